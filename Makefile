@@ -1,0 +1,47 @@
+# slavc-lite: the two commands are `make run` (the collection's main job) and `make test`.
+# Both create .venv on first use from nothing but Python 3.10+ and the package registries.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch, torchvision and torchaudio must come as a matching triple.
+TORCH_PACKAGES ?= torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0
+EXTRAS ?= video,notebooks,dev
+STAMP  := $(VENV)/.slavc-lite-installed
+
+.PHONY: help install test lint run lab bench clean
+
+help:
+	@echo "make run    - the main job (see README)"
+	@echo "make test   - lint and run the test suite"
+	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make bench  - run the benchmark scripts"
+	@echo "make clean  - remove build/ outputs (keeps .venv)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PACKAGES)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check slavc_lite tests benchmarks assets
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+run: $(STAMP)
+	$(BIN)/python -m slavc_lite.run_all
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_train_step.py
+	$(BIN)/python benchmarks/bench_localize.py
+
+clean:
+	rm -rf build
