@@ -1,0 +1,163 @@
+"""Image and audio encoders built from torchvision models, and the projection heads.
+
+Official SLAVC (model.py of the reference code):
+
+* image encoder ``imgnet``: ResNet-18 with ImageNet weights, ``avgpool`` and ``fc`` replaced
+  by identities, so a 224x224 image gives a 512x7x7 feature map;
+* audio encoder ``audnet``: ResNet-18 from scratch whose first conv takes one channel
+  (7x7, stride 2, no bias), with global *max* pooling and no ``fc``: a 512-vector;
+* heads: 1x1 convs (image) and linears (audio) from 512 to ``dim``.
+
+We keep torchvision's module names (``conv1``, ``layer4``, ...) so an official state dict
+loads key for key. ``mobilenet_v3_small`` is a cheaper option for CPU work (576 channels).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.models import mobilenet_v3_small
+from torchvision.models.resnet import BasicBlock, ResNet
+
+from slavc_lite.weights import ImageWeights, resolve_image_state_dict
+
+BACKBONES = ("resnet18", "mobilenet_v3_small")
+_RESNET18_LAYERS = [2, 2, 2, 2]
+
+
+def _check_backbone(backbone: str) -> None:
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}; choose one of {BACKBONES}")
+
+
+def _load_backbone_weights(model: nn.Module, state_dict: dict, backbone: str) -> None:
+    """Load torchvision weights; the classifier may be absent (a feature-only file)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict and not k.startswith(("fc.", "classifier."))]
+    wrong = [k for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
+    if missing or wrong:
+        raise ValueError(
+            f"weights do not fit a torchvision {backbone}: "
+            f"{len(missing)} missing keys (e.g. {missing[:3]}), "
+            f"{len(wrong)} keys of the wrong shape (e.g. {wrong[:3]})"
+        )
+    usable = {k: v for k, v in state_dict.items() if k in own and v.shape == own[k].shape}
+    model.load_state_dict(usable, strict=False)
+
+
+class ResNetFeatureMap(ResNet):
+    """ResNet-18 trunk returning the last feature map (``imgnet`` of the official code).
+
+    ``avgpool`` and ``fc`` are identities as in the official model, so the parameter names
+    are exactly torchvision's. Output: ``[B, 512, H/32, W/32]``.
+    """
+
+    out_channels = 512
+
+    def __init__(self) -> None:
+        super().__init__(BasicBlock, _RESNET18_LAYERS)
+
+    def strip_classifier(self) -> ResNetFeatureMap:
+        self.avgpool = nn.Identity()
+        self.fc = nn.Identity()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+class ResNetAudioEncoder(ResNetFeatureMap):
+    """ResNet-18 on a 1-channel spectrogram with global max pooling (``audnet``).
+
+    Official: ``conv1 = Conv2d(1, 64, 7, stride 2, padding 3, bias=False)``,
+    ``avgpool = AdaptiveMaxPool2d((1, 1))``, ``fc = Identity``. Output: ``[B, 512]``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 64, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3), bias=False)
+        self.avgpool = nn.AdaptiveMaxPool2d((1, 1))
+        self.fc = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.avgpool(super().forward(x)), 1)
+
+
+class MobileNetFeatureMap(nn.Module):
+    """MobileNetV3-small ``features`` trunk: ``[B, 576, H/32, W/32]``."""
+
+    out_channels = 576
+
+    def __init__(self, features: nn.Module | None = None) -> None:
+        super().__init__()
+        self.features = features if features is not None else mobilenet_v3_small().features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+class MobileNetAudioEncoder(MobileNetFeatureMap):
+    """MobileNetV3-small on a 1-channel spectrogram with global max pooling: ``[B, 576]``.
+
+    Built the way the official audio ResNet is: first conv takes one channel, max pool.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        first = self.features[0][0]
+        self.features[0][0] = nn.Conv2d(
+            1, first.out_channels, first.kernel_size, first.stride, first.padding, bias=False
+        )
+        self.pool = nn.AdaptiveMaxPool2d((1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(self.features(x)), 1)
+
+
+def build_image_encoder(backbone: str = "resnet18", weights: ImageWeights = None) -> nn.Module:
+    """The visual trunk (``imgnet``), optionally with pretrained weights (see :mod:`weights`)."""
+    _check_backbone(backbone)
+    state_dict = resolve_image_state_dict(backbone, weights)
+    if backbone == "resnet18":
+        net = ResNetFeatureMap()
+        if state_dict is not None:
+            _load_backbone_weights(net, state_dict, backbone)
+        return net.strip_classifier()
+    full = mobilenet_v3_small()
+    if state_dict is not None:
+        _load_backbone_weights(full, state_dict, backbone)
+    return MobileNetFeatureMap(full.features)
+
+
+def build_audio_encoder(backbone: str = "resnet18") -> nn.Module:
+    """The audio trunk (``audnet``), always from scratch as in the official code."""
+    _check_backbone(backbone)
+    return ResNetAudioEncoder() if backbone == "resnet18" else MobileNetAudioEncoder()
+
+
+def image_head(in_channels: int, dim: int) -> nn.Conv2d:
+    """A 1x1 conv projection of the image feature map (``img_proj1`` / ``img_proj2``)."""
+    return nn.Conv2d(in_channels, dim, kernel_size=(1, 1))
+
+
+def audio_head(in_features: int, dim: int) -> nn.Linear:
+    """A linear projection of the audio vector (``aud_proj1`` / ``aud_proj2``)."""
+    return nn.Linear(in_features, dim)
+
+
+@torch.no_grad()
+def init_official(module: nn.Module) -> None:
+    """The official init of the audio net and all heads (the image trunk keeps its weights).
+
+    Conv: kaiming normal (fan_out, relu); Linear: truncated normal std 0.01 (biases keep
+    PyTorch's default); BatchNorm/GroupNorm: weight N(1, 0.02), bias 0.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.Linear):
+            nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.normal_(m.weight, mean=1, std=0.02)
+            nn.init.constant_(m.bias, 0)
