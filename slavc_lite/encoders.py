@@ -19,7 +19,8 @@ from torch import nn
 from torchvision.models import mobilenet_v3_small
 from torchvision.models.resnet import BasicBlock, ResNet
 
-from slavc_lite.weights import ImageWeights, resolve_image_state_dict
+from slavc_lite.errors import WeightsUnavailableError
+from slavc_lite.weights import ImageWeights, describe_weights, resolve_image_state_dict
 
 BACKBONES = ("resnet18", "mobilenet_v3_small")
 _RESNET18_LAYERS = [2, 2, 2, 2]
@@ -30,14 +31,14 @@ def _check_backbone(backbone: str) -> None:
         raise ValueError(f"unknown backbone {backbone!r}; choose one of {BACKBONES}")
 
 
-def _load_backbone_weights(model: nn.Module, state_dict: dict, backbone: str) -> None:
+def _load_backbone_weights(model: nn.Module, state_dict: dict, backbone: str, source: str) -> None:
     """Load torchvision weights; the classifier may be absent (a feature-only file)."""
     own = model.state_dict()
     missing = [k for k in own if k not in state_dict and not k.startswith(("fc.", "classifier."))]
     wrong = [k for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
     if missing or wrong:
-        raise ValueError(
-            f"weights do not fit a torchvision {backbone}: "
+        raise WeightsUnavailableError(
+            f"{source}: weights do not fit a torchvision {backbone}: "
             f"{len(missing)} missing keys (e.g. {missing[:3]}), "
             f"{len(wrong)} keys of the wrong shape (e.g. {wrong[:3]})"
         )
@@ -122,11 +123,11 @@ def build_image_encoder(backbone: str = "resnet18", weights: ImageWeights = None
     if backbone == "resnet18":
         net = ResNetFeatureMap()
         if state_dict is not None:
-            _load_backbone_weights(net, state_dict, backbone)
+            _load_backbone_weights(net, state_dict, backbone, describe_weights(weights))
         return net.strip_classifier()
     full = mobilenet_v3_small()
     if state_dict is not None:
-        _load_backbone_weights(full, state_dict, backbone)
+        _load_backbone_weights(full, state_dict, backbone, describe_weights(weights))
     return MobileNetFeatureMap(full.features)
 
 
