@@ -13,7 +13,7 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 #: conda-forge package names that differ from PyPI's.
-CONDA_TO_PYPI = {"pytorch": "torch", "pysoundfile": "soundfile"}
+CONDA_TO_PYPI = {"pytorch": "torch", "pysoundfile": "soundfile", "soxr-python": "soxr"}
 REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(>=\s*[0-9][0-9A-Za-z.]*)?\s*$")
 
 
