@@ -20,10 +20,17 @@ class InputFileError(SlavcLiteError, ValueError):
     sample that caused it.
     """
 
-    def __init__(self, path: str | os.PathLike, problem: str):
+    def __init__(self, path: str | os.PathLike, problem: str | None = None):
+        if problem is None:
+            # One argument: an already formatted "path: problem" message. This is how torch's
+            # DataLoader re-raises a worker's exception (``exc_type(message)``).
+            path, _, problem = os.fspath(path).partition(": ")
         self.path = os.fspath(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem))
 
 
 class WeightsUnavailableError(SlavcLiteError, RuntimeError):
