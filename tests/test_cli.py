@@ -152,3 +152,13 @@ def test_usage_errors_exit_2(tmp_path, inputs, capsys):
     both = localize_args(*inputs, tmp_path / "out", "--random-weights", "--checkpoint", "x.pth")
     assert main(both) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_data_subcommands_are_registered():
+    from slavc_lite.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["data", "toy", "--out", "x"], ["data", "prepare", "--videos", "v", "--out", "x"],
+                 ["data", "vggsound", "--shard", "0", "--limit", "3", "--out", "x"]):
+        args = parser.parse_args(argv)
+        assert callable(args.func), argv

@@ -1,0 +1,155 @@
+"""Box sizes that follow VGG-SS, and non-overlapping placement.
+
+Why sizes matter: the official evaluation thresholds each predicted map *relatively*: the
+top 50% of the pixels are called positive, whatever the image. A prediction can then score
+at most cIoU = box area / (half the frame) when the box is smaller than half the frame, so
+a toy world of small objects (say a 40x40 object in a 160x160 frame caps cIoU at 0.125)
+would give numbers that say nothing about localisation. We therefore draw the sounding
+objects' boxes from the distribution of the VGG-SS test boxes, measured on the official
+``vggss.json`` (5,158 samples, area of the union ground-truth map at 224x224):
+
+* box area: median 25.3% of the frame, mean 31.2%;
+* size classes (the official thresholds, px at 224x224): small < 32^2 (2.6%),
+  32^2 <= medium < 96^2 (34.8%), 96^2 <= large < 144^2 (33.5%), huge >= 144^2 (29.1%);
+* box aspect ratio w/h: median 0.85, 10-90% range 0.44-1.61.
+
+:data:`AREA_QUANTILES` and :data:`ASPECT_QUANTILES` are those measured quantiles (a handful
+of numbers, not the annotations); sampling interpolates them (inverse-CDF sampling), with
+the extremes tamed: no degenerate boxes (the smallest area is 0.4% of the frame, about
+14x14 px), no full-frame boxes (at most 96%), aspects within [0.3, 3].
+
+The ``small`` hard case bypasses this distribution (boxes below 32x32 px), and scenes with
+several key objects shrink them together until they fit side by side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Quantiles (probability, box area as a fraction of the frame) measured on vggss.json.
+AREA_QUANTILES = np.array([
+    (0.00, 0.0040), (0.01, 0.0109), (0.02, 0.0176), (0.03, 0.0224), (0.04, 0.0277),
+    (0.05, 0.0328), (0.10, 0.0542), (0.15, 0.0739), (0.20, 0.0967), (0.25, 0.1208),
+    (0.30, 0.1462), (0.35, 0.1719), (0.40, 0.1969), (0.45, 0.2257), (0.50, 0.2532),
+    (0.55, 0.2867), (0.60, 0.3242), (0.65, 0.3626), (0.70, 0.4061), (0.75, 0.4633),
+    (0.80, 0.5218), (0.85, 0.5925), (0.90, 0.6771), (0.95, 0.7799), (0.97, 0.8332),
+    (0.99, 0.9208), (1.00, 0.9600),
+])
+# Quantiles of the box aspect ratio w/h (extremes clipped to [0.3, 3]).
+ASPECT_QUANTILES = np.array([
+    (0.0, 0.300), (0.1, 0.444), (0.2, 0.553), (0.3, 0.643), (0.4, 0.739), (0.5, 0.846),
+    (0.6, 0.957), (0.7, 1.078), (0.8, 1.269), (0.9, 1.614), (1.0, 3.000),
+])
+
+# Official size classes (areas in px at 224x224): small < 32^2 <= medium < 96^2 <= large < 144^2 <= huge.
+SIZE_EDGES_PX = (32**2, 96**2, 144**2)
+SIZE_NAMES = ("small", "medium", "large", "huge")
+VGGSS_SIZE_SHARES = {"small": 0.026, "medium": 0.348, "large": 0.335, "huge": 0.291}
+VGGSS_MEDIAN_AREA = 0.253
+VGGSS_MEAN_AREA = 0.312
+
+MIN_SIDE = 6
+SMALL_MAX_SIDE = 26  # ``small`` hard case: drawn boxes stay well below 32x32 px
+
+Box = tuple[int, int, int, int]  # (x0, y0, w, h) in pixels
+
+
+def size_class(area_px: float, size: int = 224) -> str:
+    """Official size class of a box area given in pixels of a ``size``-pixel frame."""
+    a = area_px * (224 / size) ** 2
+    for name, edge in zip(SIZE_NAMES, SIZE_EDGES_PX, strict=False):
+        if a < edge:
+            return name
+    return "huge"
+
+
+def _interp(q: np.ndarray, u: float) -> float:
+    return float(np.interp(u, q[:, 0], q[:, 1]))
+
+
+def sample_vggss_size(rng: np.random.Generator, size: int) -> tuple[int, int]:
+    """A box ``(w, h)`` in pixels whose area and aspect follow the VGG-SS distribution."""
+    area = _interp(AREA_QUANTILES, rng.random())
+    aspect = _interp(ASPECT_QUANTILES, rng.random())
+    w, h = np.sqrt(area * aspect), np.sqrt(area / aspect)
+    if w > 1.0:
+        w, h = 1.0, area
+    if h > 1.0:
+        w, h = min(1.0, area), 1.0
+    return _clip_side(w * size, size), _clip_side(h * size, size)
+
+
+def sample_small_size(rng: np.random.Generator) -> tuple[int, int]:
+    """A small box (each side 8-26 px, area about 100-600 px^2): the ``small`` hard case."""
+    area = np.exp(rng.uniform(np.log(100.0), np.log(600.0)))
+    aspect = np.clip(_interp(ASPECT_QUANTILES, rng.random()), 0.6, 1.6)
+    w = int(np.clip(round(np.sqrt(area * aspect)), 8, SMALL_MAX_SIDE))
+    h = int(np.clip(round(np.sqrt(area / aspect)), 8, SMALL_MAX_SIDE))
+    return w, h
+
+
+def sample_distractor_size(rng: np.random.Generator, size: int) -> tuple[int, int]:
+    """A silent distractor: 2-12% of the frame (log-uniform), VGG-SS aspect."""
+    area = np.exp(rng.uniform(np.log(0.02), np.log(0.12)))
+    aspect = _interp(ASPECT_QUANTILES, rng.random())
+    return _clip_side(np.sqrt(area * aspect) * size, size), _clip_side(np.sqrt(area / aspect) * size, size)
+
+
+def _clip_side(v: float, size: int) -> int:
+    return int(np.clip(round(v), MIN_SIDE, size))
+
+
+def overlaps(a: Box, b: Box, gap: int = 2) -> bool:
+    """Whether two ``(x0, y0, w, h)`` boxes come closer than ``gap`` pixels."""
+    return not (a[0] + a[2] + gap <= b[0] or b[0] + b[2] + gap <= a[0]
+                or a[1] + a[3] + gap <= b[1] or b[1] + b[3] + gap <= a[1])
+
+
+def _try_place(rng: np.random.Generator, wh: tuple[int, int], size: int, taken: list[Box],
+               tries: int) -> Box | None:
+    w, h = wh
+    for _ in range(tries):
+        box = (int(rng.integers(0, size - w + 1)), int(rng.integers(0, size - h + 1)), w, h)
+        if not any(overlaps(box, t) for t in taken):
+            return box
+    return None
+
+
+def place_key_objects(rng: np.random.Generator, sizes: list[tuple[int, int]], size: int,
+                      tries: int = 40, shrink: float = 0.85, max_rounds: int = 12) -> list[Box]:
+    """Place boxes of the given sizes without overlap, at uniform random positions.
+
+    A single box is placed as drawn (so ``single`` scenes keep the VGG-SS sizes exactly).
+    When several boxes do not fit side by side, all of them are shrunk by ``shrink`` and
+    placement starts over (after ``max_rounds`` rounds overlaps are allowed). Boxes are
+    returned in the order of ``sizes``.
+    """
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i][0] * sizes[i][1])
+    scale = 1.0
+    for _ in range(max_rounds):
+        scaled = [(max(MIN_SIDE, int(w * scale)), max(MIN_SIDE, int(h * scale))) for w, h in sizes]
+        taken: list[Box] = []
+        placed: dict[int, Box] = {}
+        for i in order:
+            box = _try_place(rng, scaled[i], size, taken, tries)
+            if box is None:
+                break
+            taken.append(box)
+            placed[i] = box
+        else:
+            return [placed[i] for i in range(len(sizes))]
+        scale *= shrink
+    return [(int(rng.integers(0, size - w + 1)), int(rng.integers(0, size - h + 1)), w, h) for w, h in scaled]
+
+
+def place_distractors(rng: np.random.Generator, sizes: list[tuple[int, int]], size: int,
+                      taken: list[Box], tries: int = 25) -> list[Box]:
+    """Place distractor boxes away from ``taken`` (and each other); drop those with no room."""
+    taken = list(taken)
+    out = []
+    for wh in sizes:
+        box = _try_place(rng, wh, size, taken, tries)
+        if box is not None:
+            taken.append(box)
+            out.append(box)
+    return out
