@@ -9,12 +9,13 @@ TORCH_PACKAGES ?= torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0
 EXTRAS ?= video,notebooks,dev
 STAMP  := $(VENV)/.slavc-lite-installed
 
-.PHONY: help install test lint run lab bench clean
+.PHONY: help install test lint run lab student bench clean
 
 help:
 	@echo "make run    - the main job (see README)"
 	@echo "make test   - lint and run the test suite"
 	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make student - write the student edition (solutions stripped) to build/student/"
 	@echo "make bench  - run the benchmark scripts"
 	@echo "make clean  - remove build/ outputs (keeps .venv)"
 
@@ -38,6 +39,9 @@ run: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+student: $(STAMP)
+	$(BIN)/python -m slavc_lite.student notebooks build/student
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train_step.py

@@ -1,0 +1,211 @@
+"""What the notebooks share: quick mode, folders, the device, the toy world, the best weights at hand.
+
+Every chapter starts with the same setup cell (:data:`SETUP_CELL`), which installs the package on
+Colab (keeping Colab's own torch) and then calls :func:`setup`.
+
+* **Quick mode.** ``SLAVC_LITE_QUICK=1`` makes every notebook run in seconds (the test suite
+  executes them this way): :data:`QUICK` is true and :func:`pick` returns the small value.
+* **Folders.** Data (the toy world, downloads) go to :func:`data_dir` (``SLAVC_LITE_DATA``, else
+  ``data/`` in a clone, else ``~/slavc-lite/data``); figures and executed notebooks to
+  :func:`build_dir` (``SLAVC_LITE_BUILD``, else ``build/``); training runs to :func:`runs_dir`
+  (``SLAVC_LITE_RUNS``, else ``runs/``).
+* **Weights.** :func:`best_weights` finds the best SLAVC weights at hand, in the order the
+  collection promises: the official release, the user's own training run, the toy-world model
+  that ``make run`` trains. It never invents weights: with none it returns ``None`` and the
+  chapter says so.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "QUICK", "QUICK_ENV", "REPOSITORY", "SETUP_CELL", "WeightsChoice", "best_weights", "build_dir",
+    "colab_url", "data_dir", "device", "figure_path", "is_quick", "pick", "project_root",
+    "runs_dir", "save_figure", "seed_everything", "setup", "toy_world",
+]
+
+QUICK_ENV = "SLAVC_LITE_QUICK"
+"""The environment variable that switches every notebook to quick mode (``1``)."""
+
+REPOSITORY = "slavc-lite/slavc-lite"
+"""The project's GitHub repository (``owner/name``), for Colab links and the Colab install."""
+
+SETUP_CELL = f"""\
+# Setup: in a clone the package is already installed (`make lab`); on Colab this installs it
+# from GitHub and keeps Colab's own torch, torchvision and torchaudio.
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("slavc_lite") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
+                    "slavc-lite[notebooks,video] @ git+https://github.com/{REPOSITORY}"], check=True)
+from slavc_lite import tutorial
+tutorial.setup()"""
+"""The first code cell of every notebook (tests check that each notebook starts with it)."""
+
+TOY_FULL = {"n_train": 2000, "n_test": 500}
+TOY_QUICK = {"n_train": 64, "n_test": 48}
+TOY_RUN_NAME = "cpu-toy"
+"""The folder under :func:`runs_dir` where ``make run`` trains the toy-world model."""
+
+OFFICIAL_CHECKPOINT_ENV = "SLAVC_LITE_CHECKPOINT"
+OFFICIAL_CHECKPOINT_NAME = "slavc_vggsound144k"
+
+
+def is_quick() -> bool:
+    """Whether quick mode is on (``SLAVC_LITE_QUICK=1``), read now."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+QUICK = is_quick()
+"""Quick mode at import time (notebooks read this)."""
+
+
+def pick(full, quick):
+    """``quick`` in quick mode, else ``full``: ``n_steps = tutorial.pick(300, 3)``."""
+    return quick if is_quick() else full
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The clone's root (the folder whose ``pyproject.toml`` names slavc-lite), if we are in one."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and 'name = "slavc-lite"' in pyproject.read_text(encoding="utf-8"):
+            return folder
+    package_parent = Path(__file__).resolve().parents[1]
+    if (package_parent / "pyproject.toml").is_file() and (package_parent / "notebooks").is_dir():
+        return package_parent
+    return None
+
+
+def _folder(env: str, name: str) -> Path:
+    if os.environ.get(env):
+        path = Path(os.environ[env]).expanduser()
+    else:
+        root = project_root()
+        path = root / name if root is not None else Path.home() / "slavc-lite" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def data_dir() -> Path:
+    """Where data go: ``SLAVC_LITE_DATA``, else ``data/`` of the clone, else ``~/slavc-lite/data``."""
+    return _folder("SLAVC_LITE_DATA", "data")
+
+
+def build_dir() -> Path:
+    """Where outputs go: ``SLAVC_LITE_BUILD``, else ``build/`` of the clone."""
+    return _folder("SLAVC_LITE_BUILD", "build")
+
+
+def runs_dir() -> Path:
+    """Where training runs go: ``SLAVC_LITE_RUNS``, else ``runs/`` of the clone."""
+    return _folder("SLAVC_LITE_RUNS", "runs")
+
+
+def figure_path(name: str) -> Path:
+    """``build/figures/<name>.png`` (the folder is created)."""
+    folder = build_dir() / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / (name if name.endswith(".png") else f"{name}.png")
+
+
+def save_figure(fig, name: str, dpi: int = 120) -> Path:
+    """Save a matplotlib figure to :func:`figure_path` and return the path."""
+    path = figure_path(name)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def device(preference: str = "auto"):
+    """The torch device to use: CUDA, then Apple's MPS, then the CPU (or ``preference``)."""
+    from slavc_lite.localize import resolve_device
+
+    return resolve_device(preference)
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, numpy and torch (all devices)."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - notebooks may use the legacy global generator
+    torch.manual_seed(seed)
+
+
+def colab_url(notebook: str) -> str:
+    """The "Open in Colab" address of ``notebooks/<notebook>``."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/notebooks/{notebook}"
+
+
+def toy_world(quick: bool | None = None, seed: int = 0) -> Path:
+    """The toy world's folder in :func:`data_dir`, generated on first use.
+
+    Full size: 2,000 training and 500 test pairs (``data/toy``, the same world ``make run``
+    trains on); quick mode: 64 + 48 (``data/toy-quick``). Generation is deterministic and
+    atomic; an existing identical world is reused.
+    """
+    from slavc_lite.data.toy import write_toy_world
+
+    quick = is_quick() if quick is None else quick
+    sizes = TOY_QUICK if quick else TOY_FULL
+    out = data_dir() / ("toy-quick" if quick else "toy")
+    write_toy_world(out, seed=seed, progress=not quick, verbose=False, **sizes)
+    return out
+
+
+@dataclass(frozen=True)
+class WeightsChoice:
+    """Which SLAVC weights a chapter uses: ``kind`` is ``"official"``, ``"trained"`` or ``"toy"``."""
+
+    kind: str
+    path: Path
+    description: str
+
+
+def _official_candidates() -> list[Path]:
+    paths = []
+    if os.environ.get(OFFICIAL_CHECKPOINT_ENV):
+        paths.append(Path(os.environ[OFFICIAL_CHECKPOINT_ENV]).expanduser())
+    weights = data_dir() / "weights"
+    paths += [weights / f"{OFFICIAL_CHECKPOINT_NAME}{suffix}" for suffix in (".pth", ".zip", ".tar", "")]
+    return paths
+
+
+def best_weights() -> WeightsChoice | None:
+    """The best SLAVC weights at hand, or ``None``.
+
+    Order: (1) the official release: ``SLAVC_LITE_CHECKPOINT``, or
+    ``data/weights/slavc_vggsound144k(.pth|.zip|.tar|/)``; (2) the newest finished training run
+    under :func:`runs_dir` other than the toy one; (3) the toy-world run ``runs/cpu-toy`` trained
+    by ``make run``. Nothing is downloaded here (see notebook 00 for the download cell).
+    """
+    from slavc_lite.training.layout import RunLayout, is_run_folder
+
+    for path in _official_candidates():
+        if path.exists():
+            return WeightsChoice("official", path, f"official SLAVC release (VGGSound-144k): {path.name}")
+    runs = runs_dir()
+    own = sorted((p for p in runs.iterdir() if p.is_dir() and p.name != TOY_RUN_NAME and is_run_folder(p)),
+                 key=lambda p: RunLayout(p).weights().stat().st_mtime, reverse=True)
+    if own:
+        return WeightsChoice("trained", own[0], f"your training run {own[0].name}")
+    toy = runs / TOY_RUN_NAME
+    if is_run_folder(toy):
+        return WeightsChoice("toy", toy, "toy-world model trained by `make run` (runs/cpu-toy)")
+    return None
+
+
+def setup(seed: int = 0, verbose: bool = True) -> None:
+    """What every chapter's first cell does: seed everything and print where we run."""
+    import torch
+
+    seed_everything(seed)
+    if verbose:
+        mode = "quick mode (SLAVC_LITE_QUICK=1)" if is_quick() else "full mode"
+        print(f"slavc_lite ready: torch {torch.__version__}, device {device()}, {mode}, "
+              f"data in {data_dir()}")
