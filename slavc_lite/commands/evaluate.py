@@ -1,0 +1,122 @@
+"""``slavc-lite evaluate``: the official metrics of a checkpoint on a test set, and more.
+
+    slavc-lite evaluate --checkpoint C --data DIR --testset NAME --out EVAL [--metadata FOLDER]
+                        [--alpha 0.9] [--ogl-weights imagenet|FILE] [--visualize N]
+                        [--device auto] [--limit N] [--batch-size 32] [--no-negative-audio]
+
+Computes the SLAVC, OGL and VSL maps and the baselines (centre prior, random map, oracle) over
+a test set and writes ``EVAL/metrics.json`` and ``EVAL/metrics.md`` (the official table per
+map and size subset; the hard-case table on the toy world; the negative-audio analysis),
+``EVAL/samples.csv`` (per-sample numbers), ``EVAL/negative_audio.png`` and, with
+``--visualize N``, ``EVAL/figures/`` (input | SLAVC | OGL | VSL with the ground-truth boxes).
+See :func:`slavc_lite.evaluation.pipeline.evaluate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "evaluate"
+TEST_SET_NAMES = ("vggss", "vggss_plus_silent", "flickr", "flickr_plus_silent", "vggss_heard",
+                  "vggss_unheard", "toy", "toy_plus_silent")
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"alpha must be a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"alpha must be in [0, 1], got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``evaluate`` on an argparse subparsers object (``func=run``)."""
+    parser = subparsers.add_parser(
+        NAME,
+        help="official metrics (cIoU, AUC, AP, max-F1, Precision) of a checkpoint on a test set",
+        description="Evaluate a SLAVC checkpoint on a test set: SLAVC, OGL and VSL maps plus baselines "
+        "(centre prior, random map, ground-truth oracle), the official metrics per size subset, the "
+        "hard-case table (toy world) and the negative-audio analysis (silence, noise, off-screen sound). "
+        "Writes metrics.json, metrics.md, samples.csv and figures to --out.",
+    )
+    parser.add_argument("--checkpoint", required=True, type=Path, metavar="C",
+                        help="a checkpoint file (slavc-lite or official format, a zip/tar holding one) or a "
+                        "training run folder (its best.pth, else latest.pth)")
+    parser.add_argument("--data", required=True, type=Path, metavar="DIR",
+                        help="dataset folder with frames/ and audio/; for the toy test sets the toy world's "
+                        "root (its test/ folder holds the frames, audio and metadata)")
+    parser.add_argument("--testset", required=True, choices=TEST_SET_NAMES, metavar="NAME",
+                        help=f"one of {', '.join(TEST_SET_NAMES)}")
+    parser.add_argument("--metadata", type=Path, metavar="FOLDER", default=None,
+                        help="folder with the official metadata files (vggss.json, *_test.csv, "
+                        "*_plus_silent.csv); default: downloaded once and cached. Not needed for toy sets")
+    parser.add_argument("--out", required=True, type=Path, metavar="EVAL", help="output folder")
+    parser.add_argument("--alpha", type=_alpha, default=0.9,
+                        help="VSL weight of the SLAVC map, VSL = alpha * SLAVC + (1 - alpha) * OGL (default "
+                        "0.9, the official extended-benchmark script's; the IPOL demo uses 0.4)")
+    parser.add_argument("--ogl-weights", metavar="imagenet|FILE", default="auto",
+                        help="weights of the OGL object network: 'imagenet' (torchvision's) or a state-dict "
+                        "file; default: a toy run's own pretrain/object_net.pth, else ImageNet")
+    parser.add_argument("--visualize", type=_count, default=0, metavar="N",
+                        help="save figures of the first N samples (input | SLAVC | OGL | VSL with the "
+                        "ground-truth boxes) to EVAL/figures/")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps (default auto)")
+    parser.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                        help="evaluate the first N samples only (a quick check; not the official numbers)")
+    parser.add_argument("--batch-size", type=_positive_int, default=32, metavar="B",
+                        help="samples per forward pass (default 32)")
+    parser.add_argument("--workers", type=_count, default=0, metavar="N",
+                        help="data-loading processes (default 0: in this process)")
+    parser.add_argument("--no-negative-audio", dest="negative_audio", action="store_false",
+                        help="skip the negative-audio analysis (three more passes over the sounding images)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and write the report; returns the exit status."""
+    from slavc_lite.evaluation.pipeline import evaluate
+    from slavc_lite.evaluation.report import JSON_FILE, MARKDOWN_FILE
+
+    ogl_weights = args.ogl_weights
+    if ogl_weights not in ("auto", "imagenet"):
+        ogl_weights = Path(ogl_weights)
+    result = evaluate(args.checkpoint, args.data, args.testset, metadata=args.metadata, alpha=args.alpha,
+                      ogl_weights=ogl_weights, negative_audio=args.negative_audio, batch_size=args.batch_size,
+                      device=args.device, limit=args.limit, visualize=args.visualize, out=args.out,
+                      progress=True, num_workers=args.workers)
+    rows = result.main_table
+    width = max(len(name) for name in rows)
+    print(f"{args.testset}: {len(result.scores)} samples ({int(result.scores.sounding.sum())} sounding), "
+          f"alpha {args.alpha:g}")
+    print(f"{'map':<{width}}  {'cIoU':>6} {'AUC':>6} {'AP':>6} {'max-F1':>6} {'Prec.':>6}")
+    for name, r in rows.items():
+        numbers = " ".join(f"{r[k]:6.3f}" for k in ("cIoU", "AUC", "AP", "max-F1", "Precision"))
+        print(f"{name:<{width}}  {numbers}")
+    print(f"wrote {JSON_FILE}, {MARKDOWN_FILE}, samples.csv"
+          + (f" and {len(result.figures)} figures" if result.figures else "") + f" to {args.out}")
+    return 0
