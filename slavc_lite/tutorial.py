@@ -25,7 +25,8 @@ from pathlib import Path
 __all__ = [
     "QUICK", "QUICK_ENV", "REPOSITORY", "SETUP_CELL", "WeightsChoice", "best_weights", "build_dir",
     "colab_url", "data_dir", "device", "figure_path", "is_quick", "pick", "project_root",
-    "runs_dir", "save_figure", "seed_everything", "setup", "toy_world",
+    "ensure_toy_run", "runs_dir", "save_figure", "seed_everything", "setup", "toy_run_config",
+    "toy_run_dir", "toy_world",
 ]
 
 QUICK_ENV = "SLAVC_LITE_QUICK"
@@ -49,6 +50,14 @@ TOY_FULL = {"n_train": 2000, "n_test": 500}
 TOY_QUICK = {"n_train": 64, "n_test": 48}
 TOY_RUN_NAME = "cpu-toy"
 """The folder under :func:`runs_dir` where ``make run`` trains the toy-world model."""
+TOY_QUICK_RUN_NAME = "cpu-toy-quick"
+"""The same in quick mode (a few steps: a pipeline check, not a trained model)."""
+QUICK_TRAIN_OVERRIDES = {
+    "data.toy_train": TOY_QUICK["n_train"], "data.toy_test": TOY_QUICK["n_test"],
+    "optim.max_steps": 4, "optim.batch_size": 8, "run.pretrain_samples": 64, "run.pretrain_epochs": 1,
+    "run.checkpoint_every": 2,
+}
+"""How quick mode shrinks the ``cpu-toy`` recipe (every stage still runs)."""
 
 OFFICIAL_CHECKPOINT_ENV = "SLAVC_LITE_CHECKPOINT"
 OFFICIAL_CHECKPOINT_NAME = "slavc_vggsound144k"
@@ -176,13 +185,59 @@ def _official_candidates() -> list[Path]:
     return paths
 
 
+def toy_run_dir(quick: bool | None = None) -> Path:
+    """``runs/cpu-toy`` (``runs/cpu-toy-quick`` in quick mode)."""
+    quick = is_quick() if quick is None else quick
+    return runs_dir() / (TOY_QUICK_RUN_NAME if quick else TOY_RUN_NAME)
+
+
+def toy_run_config(quick: bool | None = None):
+    """The ``cpu-toy`` preset on :func:`toy_world`'s folder (shrunk in quick mode)."""
+    from slavc_lite.training import preset
+
+    quick = is_quick() if quick is None else quick
+    sizes = TOY_QUICK if quick else TOY_FULL
+    toy_root = data_dir() / ("toy-quick" if quick else "toy")
+    overrides = {"data.toy_root": str(toy_root), "data.toy_train": sizes["n_train"],
+                 "data.toy_test": sizes["n_test"]}
+    if quick:
+        overrides.update(QUICK_TRAIN_OVERRIDES)
+    return preset("cpu-toy").with_overrides(overrides)
+
+
+def ensure_toy_run(quick: bool | None = None, progress: bool | None = None) -> Path:
+    """The toy-world run folder, trained first if it is not finished (resumed if interrupted).
+
+    Full mode: the ``cpu-toy`` recipe, about 8 minutes on 2 CPU cores (what ``make run`` does);
+    quick mode: a few steps. Returns :func:`toy_run_dir`.
+    """
+    from slavc_lite.training import train
+    from slavc_lite.training.layout import RunLayout
+
+    quick = is_quick() if quick is None else quick
+    run = toy_run_dir(quick)
+    layout = RunLayout(run)
+    if layout.is_finished():
+        return run
+    progress = (not quick) if progress is None else progress
+    if layout.latest.is_file():
+        print(f"Resuming the toy-world training in {run} ...")
+        train(None, run, resume=True, progress=progress)
+    else:
+        print(f"Training the toy-world model into {run} "
+              + ("(quick mode: a few steps) ..." if quick else "(about 8 minutes on 2 CPU cores) ..."))
+        train(toy_run_config(quick), run, progress=progress)
+    return run
+
+
 def best_weights() -> WeightsChoice | None:
     """The best SLAVC weights at hand, or ``None``.
 
     Order: (1) the official release: ``SLAVC_LITE_CHECKPOINT``, or
     ``data/weights/slavc_vggsound144k(.pth|.zip|.tar|/)``; (2) the newest finished training run
-    under :func:`runs_dir` other than the toy one; (3) the toy-world run ``runs/cpu-toy`` trained
-    by ``make run``. Nothing is downloaded here (see notebook 00 for the download cell).
+    under :func:`runs_dir` other than the toy ones; (3) the toy-world run ``runs/cpu-toy`` trained
+    by ``make run`` (in quick mode ``runs/cpu-toy-quick`` first). Nothing is downloaded here
+    (notebook 00 has the download cell).
     """
     from slavc_lite.training.layout import RunLayout, is_run_folder
 
@@ -190,13 +245,17 @@ def best_weights() -> WeightsChoice | None:
         if path.exists():
             return WeightsChoice("official", path, f"official SLAVC release (VGGSound-144k): {path.name}")
     runs = runs_dir()
-    own = sorted((p for p in runs.iterdir() if p.is_dir() and p.name != TOY_RUN_NAME and is_run_folder(p)),
+    toy_names = (TOY_RUN_NAME, TOY_QUICK_RUN_NAME)
+    own = sorted((p for p in runs.iterdir() if p.is_dir() and p.name not in toy_names and is_run_folder(p)),
                  key=lambda p: RunLayout(p).weights().stat().st_mtime, reverse=True)
     if own:
         return WeightsChoice("trained", own[0], f"your training run {own[0].name}")
-    toy = runs / TOY_RUN_NAME
-    if is_run_folder(toy):
-        return WeightsChoice("toy", toy, "toy-world model trained by `make run` (runs/cpu-toy)")
+    order = (TOY_QUICK_RUN_NAME, TOY_RUN_NAME) if is_quick() else (TOY_RUN_NAME,)
+    for name in order:
+        if is_run_folder(runs / name):
+            what = "quick-mode toy run (a few steps, not a trained model)" if name == TOY_QUICK_RUN_NAME \
+                else "toy-world model trained by `make run`"
+            return WeightsChoice("toy", runs / name, f"{what} (runs/{name})")
     return None
 
 
