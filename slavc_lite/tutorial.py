@@ -259,11 +259,24 @@ def best_weights() -> WeightsChoice | None:
     return None
 
 
+def _inline_figures() -> None:
+    """In a notebook, show matplotlib figures (also pyplot-free ``Figure`` objects) as PNG."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "display_formatter"):
+        select_figure_formats(shell, {"png"})
+
+
 def setup(seed: int = 0, verbose: bool = True) -> None:
     """What every chapter's first cell does: seed everything and print where we run."""
     import torch
 
     seed_everything(seed)
+    _inline_figures()
     if verbose:
         mode = "quick mode (SLAVC_LITE_QUICK=1)" if is_quick() else "full mode"
         print(f"slavc_lite ready: torch {torch.__version__}, device {device()}, {mode}, "
