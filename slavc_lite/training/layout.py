@@ -14,6 +14,10 @@ notebooks read them).
     RUN/pretrain/object_net.pth  toy-world only: the object-classification backbone (a plain
                                  state dict of the torchvision trunk) that stands in for
                                  ImageNet: the image-encoder init and the OGL network
+    RUN/pretrain/summary.json    toy-world only: the pretraining's loss and accuracies per epoch
+    RUN/pretrain/state.pth       toy-world only, while pretraining: the state after the last
+                                 finished epoch (an interrupted pretraining continues from it)
+    RUN/tensorboard/             TensorBoard event files, when asked for (``run.tensorboard``)
 
 A run folder can be passed wherever a checkpoint is accepted:
 :func:`slavc_lite.checkpoints.load_model` picks ``best.pth``, else ``latest.pth``, as for the
@@ -64,6 +68,18 @@ class RunLayout:
     @property
     def object_net(self) -> Path:
         return self.root / "pretrain" / "object_net.pth"
+
+    @property
+    def pretrain_state(self) -> Path:
+        return self.root / "pretrain" / "state.pth"
+
+    @property
+    def pretrain_summary(self) -> Path:
+        return self.root / "pretrain" / "summary.json"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
 
     def weights(self) -> Path:
         """The checkpoint to evaluate: ``best.pth`` if present, else ``latest.pth``."""

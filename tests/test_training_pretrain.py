@@ -1,0 +1,72 @@
+"""The toy-world object pretraining (ImageNet's stand-in): a trunk that loads as image weights,
+re-estimated BatchNorm statistics, and a pretraining that continues after an interruption."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from slavc_lite.encoders import build_image_encoder
+from slavc_lite.training import preset
+from slavc_lite.training.precision import precision_for
+from slavc_lite.training.pretrain import ObjectClassifier, _recalibrate_batch_norm, pretrain_object_net
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _config():
+    return preset("cpu-toy").with_overrides({"run.pretrain_epochs": 2, "run.pretrain_samples": 8,
+                                             "run.pretrain_batch_size": 4, "data.workers": 0})
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_pretraining_continues_to_the_same_network(tmp_path):
+    config = _config()
+    straight = pretrain_object_net(config, tmp_path / "a.pth", CPU, precision_for(CPU, False), progress=False)
+    assert [r["epoch"] for r in straight.epochs] == [1, 2]
+    assert 0.0 <= straight.held_out_accuracy <= 1.0
+
+    state = tmp_path / "state.pth"
+
+    def stop_after_first(record):
+        if record["epoch"] == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        pretrain_object_net(config, tmp_path / "b.pth", CPU, precision_for(CPU, False), progress=False,
+                            emit=stop_after_first, state_path=state)
+    assert state.is_file() and not (tmp_path / "b.pth").exists()
+    seen = []
+    resumed = pretrain_object_net(config, tmp_path / "b.pth", CPU, precision_for(CPU, False), progress=False,
+                                  emit=seen.append, state_path=state)
+    assert [r["epoch"] for r in seen] == [2] and [r["epoch"] for r in resumed.epochs] == [1, 2]
+    assert not state.exists()
+    a = torch.load(tmp_path / "a.pth", weights_only=True)
+    b = torch.load(tmp_path / "b.pth", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # The file is a plain trunk state dict that the image encoder loads as it loads ImageNet weights.
+    trunk = build_image_encoder("mobilenet_v3_small", weights=tmp_path / "a.pth")
+    assert torch.equal(trunk.state_dict()["features.0.0.weight"], a["features.0.0.weight"])
+
+
+def test_batch_norm_statistics_are_re_estimated_on_training_images():
+    torch.manual_seed(0)
+    model = ObjectClassifier("mobilenet_v3_small", 10)
+    first_bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert torch.equal(first_bn.running_mean, torch.zeros_like(first_bn.running_mean))
+    images = [(torch.randn(3, 64, 64) * 2 + 1, i % 10) for i in range(8)]
+    _recalibrate_batch_norm(model, images, batch_size=4, device=torch.device("cpu"))
+    assert not torch.equal(first_bn.running_mean, torch.zeros_like(first_bn.running_mean))
+    assert first_bn.momentum == 0.01  # torchvision's value is put back afterwards
+    assert model.training
