@@ -82,7 +82,8 @@ class MainJob:
     def environment(self) -> dict[str, str]:
         """What the notebooks' kernels see: the same folders, and quick mode when asked."""
         env = {"SLAVC_LITE_DATA": str(self.data), "SLAVC_LITE_BUILD": str(self.build),
-               "SLAVC_LITE_RUNS": str(self.runs), "MPLBACKEND": "Agg"}
+               "SLAVC_LITE_RUNS": str(self.runs),
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
         env[tutorial.QUICK_ENV] = "1" if self.quick else "0"
         return env
 
