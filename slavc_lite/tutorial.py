@@ -38,11 +38,15 @@ REPOSITORY = "slavc-lite/slavc-lite"
 SETUP_CELL = f"""\
 # Setup: in a clone the package is already installed (`make lab`); on Colab this installs it
 # from GitHub and keeps Colab's own torch, torchvision and torchaudio.
-import importlib.util, subprocess, sys
+import importlib.util
+import subprocess
+import sys
+
 if importlib.util.find_spec("slavc_lite") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
                     "slavc-lite[notebooks,video] @ git+https://github.com/{REPOSITORY}"], check=True)
 from slavc_lite import tutorial
+
 tutorial.setup()"""
 """The first code cell of every notebook (tests check that each notebook starts with it)."""
 

@@ -1,5 +1,5 @@
-"""The tutorial notebooks: stored clean, built like a textbook chapter, and running top to
-bottom in quick mode (``SLAVC_LITE_QUICK=1``) on the CPU, offline."""
+"""The tutorial notebooks: stored clean and built like a textbook chapter (goals, equations,
+a check against the library, a picture, an exercise with its check function and solution)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ CHAPTERS = [
     "06_ogl_and_vsl.ipynb", "07_alpha_figure.ipynb", "08_hard_cases.ipynb",
 ]
 PRESENT = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
-EXECUTION_TIMEOUT_S = 600
 
 
 def read(name: str):
@@ -66,24 +65,5 @@ def test_chapter_structure(name):
     assert re.search(r"savefig|save_figure|plt\.|sns\.|show\(", sources), f"{name}: draws a picture"
 
 
-@pytest.fixture(scope="session")
-def quick_env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("notebooks")
-    return {"SLAVC_LITE_QUICK": "1", "SLAVC_LITE_DATA": str(root / "data"),
-            "SLAVC_LITE_BUILD": str(root / "build"), "SLAVC_LITE_RUNS": str(root / "runs"),
-            "MPLBACKEND": "Agg", "TQDM_DISABLE": "1"}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", PRESENT)
-def test_runs_top_to_bottom_in_quick_mode(name, quick_env, monkeypatch, tmp_path):
-    from nbclient import NotebookClient
-
-    for key, value in quick_env.items():
-        monkeypatch.setenv(key, value)
-    nb = read(name)
-    client = NotebookClient(nb, timeout=EXECUTION_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
-    client.execute()
-    errors = [o for c in code_cells(nb) for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
+# Executing every notebook top to bottom in quick mode is tests/test_main_job.py's job: it runs
+# them as `make run` does (after the toy world, the training and the evaluation stages), once.
