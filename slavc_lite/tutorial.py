@@ -59,7 +59,7 @@ TOY_QUICK_RUN_NAME = "cpu-toy-quick"
 QUICK_TRAIN_OVERRIDES = {
     "data.toy_train": TOY_QUICK["n_train"], "data.toy_test": TOY_QUICK["n_test"],
     "optim.max_steps": 4, "optim.batch_size": 8, "run.pretrain_samples": 64, "run.pretrain_epochs": 1,
-    "run.checkpoint_every": 2,
+    "run.checkpoint_every": 2, "run.log_every": 1,
 }
 """How quick mode shrinks the ``cpu-toy`` recipe (every stage still runs)."""
 

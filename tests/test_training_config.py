@@ -259,3 +259,24 @@ def test_resume_rules(tmp_path):
     assert TrainConfig.from_json(layout.config).optim.epochs == 12
     with pytest.raises(SlavcLiteError, match="cannot resume with a different configuration.*optim.lr"):
         prepare_run_folder(layout, longer.with_overrides({"optim.lr": 1.0}), resume=True)
+
+
+# ------------------------------------------------------------------------------------ schedule
+
+
+def test_learning_rate_schedules_are_the_official_ones():
+    from slavc_lite.training.schedule import learning_rate
+
+    constant = preset("paper").optim
+    assert learning_rate(constant, 0.0) == learning_rate(constant, 13.7) == 1e-4
+    cosine = preset("paper").with_overrides({"optim.lr_schedule": "cosine", "optim.epochs": 10}).optim
+    assert learning_rate(cosine, 0.0) == pytest.approx(1e-4)
+    assert learning_rate(cosine, 5.0) == pytest.approx(0.5e-4)
+    assert learning_rate(cosine, 10.0) == pytest.approx(0.0, abs=1e-12)
+    warm = preset("paper").with_overrides(
+        {"optim.lr_schedule": "cosine", "optim.epochs": 10, "optim.warmup_epochs": 2}).optim
+    assert learning_rate(warm, 1.0) == pytest.approx(0.5e-4)
+    assert learning_rate(warm, 2.0) == pytest.approx(1e-4)
+    assert learning_rate(warm, 6.0) == pytest.approx(0.5e-4)
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        preset("paper").with_overrides({"optim.lr_schedule": "step"}).validate()

@@ -70,3 +70,17 @@ def test_batch_norm_statistics_are_re_estimated_on_training_images():
     assert not torch.equal(first_bn.running_mean, torch.zeros_like(first_bn.running_mean))
     assert first_bn.momentum == 0.01  # torchvision's value is put back afterwards
     assert model.training
+
+
+def test_batch_norm_momentum_is_set_on_every_layer():
+    from slavc_lite.model import SLAVC
+    from slavc_lite.training.batchnorm import set_batch_norm_momentum
+
+    model = SLAVC(backbone="mobilenet_v3_small", image_weights=None, dim=8)
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert {m.momentum for m in layers} == {0.01}  # torchvision's MobileNetV3 value
+    assert set_batch_norm_momentum(model, None) == 0 and {m.momentum for m in layers} == {0.01}
+    assert set_batch_norm_momentum(model, 0.1) == len(layers) > 0  # online and momentum networks
+    assert {m.momentum for m in layers} == {0.1}
+    with pytest.raises(ValueError, match="BatchNorm momentum"):
+        set_batch_norm_momentum(model, 0.0)

@@ -68,13 +68,16 @@ class ConfigError(SlavcLiteError, KeyError):
 
 @dataclass
 class ModelConfig:
-    """Arguments of :class:`slavc_lite.model.SLAVC` (plus where the image weights come from).
+    """Arguments of :class:`slavc_lite.model.SLAVC`, plus where the image weights come from and the
+    BatchNorm momentum.
 
     ``image_weights``: ``"imagenet"`` (torchvision's, official), ``None`` (random init, on
     purpose), a path to a torchvision state dict, or ``"pretrain"``: the toy-world object network
     this run pretrains first (needs ``run.pretrain_epochs > 0``). ``momentum_* = 0`` makes the
     momentum networks copy the online ones at every step; with ``dropout_img = 0`` that is the
-    EZ-VSL-like ablation of the review.
+    EZ-VSL-like ablation of the review. ``bn_momentum``: the running-statistics momentum of every
+    BatchNorm layer (``None``: as built, 0.1 for ResNet-18, torchvision's 0.01 for MobileNetV3;
+    see :mod:`slavc_lite.training.batchnorm`).
     """
 
     backbone: str = "resnet18"
@@ -86,6 +89,7 @@ class ModelConfig:
     momentum_img: float = 0.999
     momentum_aud: float = 0.999
     loss: str = "official"
+    bn_momentum: float | None = None
 
 
 @dataclass
@@ -125,6 +129,8 @@ class OptimConfig:
     ``batch_size`` is the global batch: with ``N`` processes each one takes ``batch_size // N``
     (the official ``train.py`` divides it by the number of processes). ``max_steps`` stops the
     run early (quick runs, tests); ``clip_norm > 0`` clips the gradient norm (official option, off).
+    ``lr_schedule``: ``"constant"`` (the published run) or ``"cosine"`` with ``warmup_epochs`` of
+    linear warm-up, the official options (see :mod:`slavc_lite.training.schedule`).
     """
 
     lr: float = 1e-4
@@ -133,6 +139,8 @@ class OptimConfig:
     batch_size: int = 128
     clip_norm: float = 0.0
     max_steps: int | None = None
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0
 
 
 @dataclass
@@ -272,6 +280,8 @@ class TrainConfig:
         for name in ("momentum_img", "momentum_aud"):
             if not 0.0 <= getattr(m, name) <= 1.0:
                 problems.append(f"model.{name} must be in [0, 1], not {getattr(m, name)}")
+        if m.bn_momentum is not None and not 0.0 < m.bn_momentum <= 1.0:
+            problems.append(f"model.bn_momentum must be in (0, 1] or none, not {m.bn_momentum}")
         if m.dim < 1 or m.tau <= 0:
             problems.append(f"model.dim must be >= 1 and model.tau > 0 (got {m.dim}, {m.tau})")
         if m.image_weights == PRETRAINED_OBJECT_NET and r.pretrain_epochs < 1:
@@ -283,6 +293,10 @@ class TrainConfig:
         if o.epochs < 1 or o.batch_size < 1 or o.lr <= 0:
             problems.append(f"optim.epochs and optim.batch_size must be >= 1 and optim.lr > 0 "
                             f"(got {o.epochs}, {o.batch_size}, {o.lr})")
+        if o.lr_schedule not in ("constant", "cosine"):
+            problems.append(f"optim.lr_schedule must be 'constant' or 'cosine', not {o.lr_schedule!r}")
+        if not 0.0 <= o.warmup_epochs < o.epochs:
+            problems.append(f"optim.warmup_epochs must be in [0, optim.epochs), not {o.warmup_epochs}")
         if o.max_steps is not None and o.max_steps < 1:
             problems.append(f"optim.max_steps must be >= 1 or none, not {o.max_steps}")
         if r.checkpoint_every < 0 or r.log_every < 1 or r.check_replicas_every < 0:
@@ -400,7 +414,7 @@ def _cpu_toy() -> TrainConfig:
     """
     cfg = TrainConfig(preset="cpu-toy")
     cfg.model = ModelConfig(backbone="mobilenet_v3_small", image_weights=PRETRAINED_OBJECT_NET, dim=128,
-                            momentum_img=0.99, momentum_aud=0.99)
+                            momentum_img=0.99, momentum_aud=0.99, bn_momentum=0.1)
     cfg.optim = OptimConfig(epochs=6, batch_size=32, lr=3e-4)
     cfg.run = RunConfig(seed=0, amp=False, channels_last=True, checkpoint_every=50, log_every=5,
                         pretrain_epochs=2, pretrain_samples=4000, pretrain_batch_size=64, pretrain_lr=1e-3)

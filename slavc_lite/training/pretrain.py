@@ -32,6 +32,7 @@ from torch.optim.swa_utils import update_bn
 from torch.utils.data import DataLoader, Subset
 
 from slavc_lite.encoders import build_image_encoder
+from slavc_lite.training.batchnorm import set_batch_norm_momentum
 from slavc_lite.training.config import TrainConfig
 from slavc_lite.training.files import atomic_torch_save
 from slavc_lite.training.precision import Precision, autocast, make_grad_scaler
@@ -133,6 +134,7 @@ def pretrain_object_net(
     channels_last = run.channels_last and device.type in ("cuda", "cpu")
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = ObjectClassifier(config.model.backbone, len(CLASS_NAMES)).to(device, memory_format=layout).train()
+    set_batch_norm_momentum(model, config.model.bn_momentum)
     optimizer = torch.optim.Adam(model.parameters(), lr=run.pretrain_lr)
     scaler = make_grad_scaler(precision)
     objects = ToyObjectDataset(run.pretrain_samples * run.pretrain_epochs, seed=seed)
@@ -150,6 +152,7 @@ def pretrain_object_net(
         if state["grad_scaler"]:
             scaler.load_state_dict(state["grad_scaler"])
         history, first_epoch = list(state["history"]), int(state["epoch"])
+    earlier = history[-1]["seconds"] if history else 0.0  # time spent before an interruption
     for epoch in range(first_epoch, run.pretrain_epochs):
         first = epoch * run.pretrain_samples
         part = Subset(objects, range(first, first + run.pretrain_samples))
@@ -185,7 +188,8 @@ def pretrain_object_net(
         record = {"event": "pretrain", "epoch": epoch + 1, "loss": loss_sum / max(seen, 1),
                   "train_accuracy": correct / max(seen, 1),
                   "held_out_accuracy": _accuracy(model, held_out, device, precision, layout),
-                  "train_seconds": round(train_seconds, 2), "seconds": round(time.perf_counter() - start, 2)}
+                  "train_seconds": round(train_seconds, 2),
+                  "seconds": round(earlier + time.perf_counter() - start, 2)}
         history.append(record)
         if state_path is not None and epoch + 1 < run.pretrain_epochs:
             atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -199,4 +203,4 @@ def pretrain_object_net(
     if state_path is not None:
         state_path.unlink(missing_ok=True)
     return PretrainResult(out_path, history, history[-1]["held_out_accuracy"] if history else float("nan"),
-                          time.perf_counter() - start)
+                          earlier + time.perf_counter() - start)

@@ -2,15 +2,16 @@
 
 One step is the official ``train.py``'s: the model's forward first moves the momentum encoders
 (``theta_m <- m theta_m + (1 - m) theta``), then computes the loss of review Eq. 1-4 (online
-image vs momentum audio and momentum image vs online audio); Adam (constant learning rate)
-updates the online networks. Around it:
+image vs momentum audio and momentum image vs online audio); Adam updates the online networks
+(constant learning rate as published, or the official cosine option,
+:mod:`slavc_lite.training.schedule`). Around it:
 
 * **Data**: cached pairs (:mod:`slavc_lite.training.data`), the toy world generated when needed;
   object pretraining first for the toy world (:mod:`slavc_lite.training.pretrain`).
 * **Devices**: CUDA with mixed precision (bfloat16, or float16 + grad scaler) and optional
   ``torch.compile``; CPU and MPS in float32 (:mod:`slavc_lite.training.precision`);
-  ``channels_last`` on CUDA and CPU.
-  Several processes with DDP under ``torchrun`` (:mod:`slavc_lite.training.distributed`).
+  ``channels_last`` on CUDA and CPU. Several processes with DDP under ``torchrun``
+  (:mod:`slavc_lite.training.distributed`).
 * **Files** (:class:`~slavc_lite.training.layout.RunLayout`): ``config.json`` at the start;
   ``latest.pth`` every ``run.checkpoint_every`` steps and at each epoch end, atomically, with
   everything an exact resume needs (:mod:`slavc_lite.training.state`); ``best.pth`` when the
@@ -43,6 +44,7 @@ from slavc_lite.checkpoints import load_checkpoint, official_state_dict, save_ch
 from slavc_lite.errors import CheckpointError, SlavcLiteError
 from slavc_lite.model import SLAVC
 from slavc_lite.training import distributed as D
+from slavc_lite.training.batchnorm import set_batch_norm_momentum
 from slavc_lite.training.config import PRETRAINED_OBJECT_NET, TrainConfig
 from slavc_lite.training.data import RunData, ShardedLoader, load_run_data
 from slavc_lite.training.files import write_json
@@ -51,6 +53,7 @@ from slavc_lite.training.metrics_log import MetricsLog, describe_event
 from slavc_lite.training.precision import Precision, autocast, make_grad_scaler, precision_for
 from slavc_lite.training.rng import capture_rng_state, restore_rng_state, seed_everything
 from slavc_lite.training.run_folder import prepare_run_folder
+from slavc_lite.training.schedule import learning_rate, set_learning_rate
 from slavc_lite.training.state import Progress
 from slavc_lite.training.validation import is_improvement, official_best_metrics, score_from_table, validate
 
@@ -174,6 +177,7 @@ class Trainer:
         model = SLAVC(backbone=m.backbone, image_weights=weights, dim=m.dim, tau=m.tau,
                       dropout_img=m.dropout_img, dropout_aud=m.dropout_aud, momentum_img=m.momentum_img,
                       momentum_aud=m.momentum_aud, loss=m.loss)
+        set_batch_norm_momentum(model, m.bn_momentum)
         # channels_last: faster convolutions on CUDA and on CPUs (oneDNN; measured 2x for a
         # MobileNetV3-small step on 2 cores); MPS keeps the default layout.
         self.channels_last = run.channels_last and self.device.type in ("cuda", "cpu")
@@ -341,6 +345,7 @@ class Trainer:
         outcome = "epoch"
         try:
             for batch in self.loader.iterate(p.epoch, p.position, state):
+                set_learning_rate(self.optimizer, learning_rate(cfg.optim, p.epoch + p.position / n_batches))
                 loss = self.train_step(batch)
                 p.step += 1
                 p.position = self.loader.position
