@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check slavc_lite tests benchmarks assets notebooks
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 run: $(STAMP)
 	$(BIN)/python -m slavc_lite.run_all
@@ -46,6 +46,9 @@ student: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train_step.py
 	$(BIN)/python benchmarks/bench_localize.py
+	$(BIN)/python benchmarks/bench_loader.py
+	$(BIN)/python benchmarks/bench_toy.py
+	$(BIN)/python benchmarks/bench_train.py
 
 clean:
 	rm -rf build
