@@ -19,8 +19,6 @@ import dataclasses
 import difflib
 import hashlib
 import json
-import os
-import tempfile
 import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -211,15 +209,9 @@ class TrainConfig:
     def to_json(self, path: str | Path) -> None:
         """Write the JSON file atomically (temporary file in the same folder, then ``os.replace``)."""
         path = Path(path)
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from slavc_lite.training.files import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def from_json(cls, path: str | Path) -> TrainConfig:

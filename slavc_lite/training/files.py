@@ -23,11 +23,21 @@ import torch
 __all__ = ["atomic_torch_save", "atomic_write_text", "json_safe", "write_json"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_DEFAULT_MODE = 0o666 & ~_umask()
+
+
 def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, _DEFAULT_MODE)  # mkstemp makes it private (0600); give it a new file's usual mode
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
