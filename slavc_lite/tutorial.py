@@ -212,7 +212,7 @@ def toy_run_config(quick: bool | None = None):
 def ensure_toy_run(quick: bool | None = None, progress: bool | None = None) -> Path:
     """The toy-world run folder, trained first if it is not finished (resumed if interrupted).
 
-    Full mode: the ``cpu-toy`` recipe, about 8 minutes on 2 CPU cores (what ``make run`` does);
+    Full mode: the ``cpu-toy`` recipe, several minutes on 2 CPU cores (what ``make run`` does);
     quick mode: a few steps. Returns :func:`toy_run_dir`.
     """
     from slavc_lite.training import train
@@ -229,7 +229,7 @@ def ensure_toy_run(quick: bool | None = None, progress: bool | None = None) -> P
         train(None, run, resume=True, progress=progress)
     else:
         print(f"Training the toy-world model into {run} "
-              + ("(quick mode: a few steps) ..." if quick else "(about 8 minutes on 2 CPU cores) ..."))
+              + ("(quick mode: a few steps) ..." if quick else "(several minutes on 2 CPU cores) ..."))
         train(toy_run_config(quick), run, progress=progress)
     return run
 
