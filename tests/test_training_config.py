@@ -40,6 +40,10 @@ def test_cpu_toy_preset_pretrains_its_own_object_network():
     assert cfg.model.image_weights == "pretrain" and cfg.run.pretrain_epochs >= 1
     assert cfg.data.train_root is None and cfg.data.val_set == "toy_plus_silent"
     assert not cfg.run.amp
+    # The short-run adaptations (see the preset's docstring): momentum time constant, BatchNorm
+    # statistics that follow the weights, the official cosine schedule.
+    assert (cfg.model.momentum_img, cfg.model.bn_momentum, cfg.model.dropout_img) == (0.99, 0.1, 0.9)
+    assert (cfg.optim.lr, cfg.optim.lr_schedule, cfg.optim.batch_size) == (1e-3, "cosine", 32)
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -465,7 +465,7 @@ class Trainer:
                       "object_net": os.path.relpath(self.layout.object_net, self.layout.root)
                       if self.layout.object_net.is_file() else None},
             "val_set": self.data.val_name, "n_train": len(self.data.train),
-            "wall_seconds_this_session": round(time.perf_counter() - self._wall_start, 2),
+            "wall_seconds_this_process": round(time.perf_counter() - self._wall_start, 2),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
