@@ -199,15 +199,31 @@ def test_metrics_log_writes_strict_json_and_truncates_after_a_step(tmp_path):
     assert [r["step"] for r in read_metrics(tmp_path, "step")] == [1, 2, 3]
 
 
-def test_tensorboard_without_the_package_is_a_clear_error(tmp_path):
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("tensorboard is installed here")
+def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if not installed
     with pytest.raises(SlavcLiteError, match="pip install tensorboard"):
         MetricsLog(tmp_path / "metrics.jsonl", tensorboard_dir=tmp_path / "tb")
+
+
+def test_tensorboard_mirrors_the_numeric_fields_of_step_records(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    log = MetricsLog(tmp_path / "metrics.jsonl", tensorboard_dir=tmp_path / "tb")
+    log.write({"event": "step", "step": 5, "loss": 2.5, "lr": 1e-3})
+    log.write({"event": "step", "step": 10, "loss": 2.0, "lr": 1e-3})
+    log.write({"event": "validation", "step": 10, "table": {"all": {"AP": 0.25}}, "metric": "x"})
+    log.write({"event": "end", "seconds": 3.0})  # no step: JSON only
+    log.close()
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    assert sorted(events.Tags()["scalars"]) == ["step/loss", "step/lr", "validation/table/all/AP"]
+    assert [(e.step, e.value) for e in events.Scalars("step/loss")] == [(5, 2.5), (10, 2.0)]
+    ap = events.Scalars("validation/table/all/AP")
+    assert [(e.step, pytest.approx(e.value)) for e in ap] == [(10, 0.25)]
+    assert len(read_metrics(tmp_path)) == 4
 
 
 # ------------------------------------------------------------------------------------ run folders
