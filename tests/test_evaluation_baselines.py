@@ -14,12 +14,14 @@ from slavc_lite.evaluation import score_test_set
 from slavc_lite.evaluation.baselines import (
     baseline_maps,
     center_prior_map,
+    grid_oracle_map,
     oracle,
     oracle_map,
     random_map,
     random_noise,
 )
 from slavc_lite.ground_truth import boxes_to_map
+from slavc_lite.maps import upsample
 from tests.test_evaluation_support import tiny_model, write_world
 
 N = 224 * 224
@@ -101,6 +103,33 @@ def test_oracle_map_values():
     assert np.all(m[gt > 0] == 1.0) and m[gt == 0].max() < 0.5 and m[gt == 0].min() > 0.0
     assert m[20, 9] > m[20, 0]  # falls with the distance to the box
     assert np.all(oracle_map(np.zeros((224, 224))).numpy() == 0)
+
+
+def test_grid_oracle_is_the_box_share_of_each_feature_cell_upsampled():
+    gt = boxes_to_map([[40, 70, 150, 200]])
+    # 224 / 7 = 32: cell (i, j) holds the pixels [32 i, 32 i + 32) x [32 j, 32 j + 32).
+    cells = np.array([[gt[32 * i:32 * (i + 1), 32 * j:32 * (j + 1)].mean() for j in range(7)]
+                      for i in range(7)])
+    assert cells[3, 2] == 1.0 and cells[0, 0] == 0.0 and 0 < cells[2, 1] < 1  # inside, outside, edge
+    expected = upsample(torch.from_numpy(cells).float()[None])[0]
+    torch.testing.assert_close(grid_oracle_map(gt), expected, rtol=0, atol=1e-4)
+    assert np.all(grid_oracle_map(np.zeros((224, 224))).numpy() == 0)
+
+
+def test_grid_oracle_sits_between_the_centre_prior_and_the_oracle(model):
+    gts = [boxes_to_map(b) for b in ([[0, 0, 224, 160]], [[20, 30, 120, 200]], [[100, 0, 224, 90]],
+                                     [[10, 10, 60, 60], [150, 140, 220, 210]])]
+    scores = score_test_set(model, HandMadeSet(gts), batch_size=4, extra_maps=baseline_maps())
+    c = scores.cious
+    # A box over 71% of the image: the oracle's top half lies inside it; the grid's edge falls at
+    # grid point 4 (pixel 4 * 223 / 6 = 148.7 with align_corners=True), 11 rows short of the box.
+    assert c["oracle"][0] == 1.0 and c["grid_oracle"][0] > 0.9
+    # A 7 x 7 grid cannot place edges finely (the oracle's own ties, at equal distances from a box,
+    # can cost it a few pixels: hence the tolerance).
+    assert np.all(c["grid_oracle"] <= c["oracle"] + 1e-3)
+    assert torch.all(grid_oracle_map(gts[0])[:100] == 1.0)  # a plateau, without float noise
+    assert np.all(c["grid_oracle"] > c["center"])  # but it knows where the boxes are
+    assert c["grid_oracle"].mean() > 0.8 * c["oracle"].mean()
 
 
 def test_random_map_is_seeded_per_sample_and_upsampled():

@@ -139,7 +139,8 @@ def test_evaluate_run_summary(world, run, tmp_path):
 
     summary = evaluate_run(run, world, tmp_path / "eval", limit=6, negative_audio=False)
     assert summary["n_samples"] == 6 and summary["alpha"] == 0.9
-    assert set(summary["headline"]) == {"slavc", "ogl", "vsl", "center", "random", "oracle"}
+    assert set(summary["headline"]) == {"slavc", "ogl", "vsl", "center", "random", "oracle",
+                                         "grid_oracle"}
     assert set(summary["headline"]["slavc"]) == {"cIoU", "AUC", "AP", "max-F1"}
     report = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert summary["headline"]["vsl"]["AP"] == report["vsl"]["AP"]

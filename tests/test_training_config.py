@@ -43,7 +43,8 @@ def test_cpu_toy_preset_pretrains_its_own_object_network():
     # The short-run adaptations (see the preset's docstring): momentum time constant, BatchNorm
     # statistics that follow the weights, the official cosine schedule.
     assert (cfg.model.momentum_img, cfg.model.bn_momentum, cfg.model.dropout_img) == (0.99, 0.1, 0.9)
-    assert (cfg.optim.lr, cfg.optim.lr_schedule, cfg.optim.batch_size) == (1e-3, "cosine", 32)
+    assert (cfg.optim.lr, cfg.optim.lr_schedule, cfg.optim.batch_size) == (5e-4, "cosine", 32)
+    assert cfg.model.dim == 512  # the official head width
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -4,9 +4,10 @@
                         [--alpha 0.9] [--ogl-weights imagenet|FILE] [--visualize N]
                         [--device auto] [--limit N] [--batch-size 32] [--no-negative-audio]
 
-Computes the SLAVC, OGL and VSL maps and the baselines (centre prior, random map, oracle) over
-a test set and writes ``EVAL/metrics.json`` and ``EVAL/metrics.md`` (the official table per
-map and size subset; the hard-case table on the toy world; the negative-audio analysis),
+Computes the SLAVC, OGL and VSL maps and the baselines (centre prior, random map, oracle, the
+oracle on the 7 x 7 grid) over a test set and writes ``EVAL/metrics.json`` and
+``EVAL/metrics.md`` (the official table per map and size subset; the hard-case table on the toy
+world; the negative-audio analysis),
 ``EVAL/samples.csv`` (per-sample numbers), ``EVAL/negative_audio.png`` and, with
 ``--visualize N``, ``EVAL/figures/`` (input | SLAVC | OGL | VSL with the ground-truth boxes).
 See :func:`slavc_lite.evaluation.pipeline.evaluate`.
@@ -58,9 +59,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         NAME,
         help="official metrics (cIoU, AUC, AP, max-F1, Precision) of a checkpoint on a test set",
         description="Evaluate a SLAVC checkpoint on a test set: SLAVC, OGL and VSL maps plus baselines "
-        "(centre prior, random map, ground-truth oracle), the official metrics per size subset, the "
-        "hard-case table (toy world) and the negative-audio analysis (silence, noise, off-screen sound). "
-        "Writes metrics.json, metrics.md, samples.csv and figures to --out.",
+        "(centre prior, random map, ground-truth oracle and its 7 x 7 version), the official metrics per "
+        "size subset, the hard-case table (toy world) and the negative-audio analysis (silence, noise, "
+        "off-screen sound). Writes metrics.json, metrics.md, samples.csv and figures to --out.",
     )
     parser.add_argument("--checkpoint", required=True, type=Path, metavar="C",
                         help="a checkpoint file (slavc-lite or official format, a zip/tar holding one) or a "

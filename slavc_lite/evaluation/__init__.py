@@ -4,7 +4,7 @@ Modules, one concept each:
 
 * ``inference``: score a test set (SLAVC, OGL, VSL and further maps; per-sample cIoU,
   confidence) into :class:`TestSetScores`; ``.table()`` gives the official metrics;
-* ``baselines``: centre prior, seeded random map, ground-truth oracle;
+* ``baselines``: centre prior, seeded random map, ground-truth oracle and its 7 x 7 version;
 * ``testsets``: test sets by name (official and toy) and per-sample kinds and classes;
 * ``hard_cases``: the per-kind table of the toy world;
 * ``negative_audio``: silence, noise and off-screen audio (Juanola et al., 2024);

@@ -25,6 +25,12 @@ the same relative prediction (top 50%), cIoU, confidence and official metrics.
   ``min(1, |gt| / |top 50%|)``, so it shows how much the protocol itself caps cIoU for boxes
   smaller than half the image (DESIGN: VGG-SS's median box is 25% of the frame). With the
   absolute prediction (threshold 0.5) it reproduces the ground truth: cIoU 1.
+* ``grid_oracle``: the ground truth as the networks could at best draw it: the share of each
+  cell of the 7 x 7 feature grid that the boxes cover, upsampled like the SLAVC and OGL maps
+  (bicubic, ``align_corners=True``). Every map of the official test is such an upsampled 7 x 7
+  grid, so the gap between ``oracle`` and ``grid_oracle`` is what the coarse grid alone costs,
+  and ``grid_oracle`` is the practical ceiling for SLAVC, OGL and VSL (a natural best case, not
+  a proven bound: another 7 x 7 grid can score a little higher on a given box).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
 from slavc_lite.evaluation.inference import MapFunction
@@ -41,11 +48,14 @@ from slavc_lite.maps import MAP_SIZE, upsample
 __all__ = [
     "BASELINES",
     "CENTER_SIGMA",
+    "FEATURE_GRID",
     "RANDOM_GRID",
     "RANDOM_SEED",
     "baseline_maps",
     "center_prior",
     "center_prior_map",
+    "grid_oracle",
+    "grid_oracle_map",
     "oracle",
     "oracle_map",
     "random_map",
@@ -54,12 +64,14 @@ __all__ = [
 
 #: Standard deviation of the centre prior, as a share of the image side.
 CENTER_SIGMA = 0.25
-#: Grid of the random baseline (the 7 x 7 feature maps of both backbones at 224 x 224).
-RANDOM_GRID = 7
+#: Side of the feature maps of both backbones at 224 x 224 (7 x 7).
+FEATURE_GRID = 7
+#: Grid of the random baseline (the networks' feature grid).
+RANDOM_GRID = FEATURE_GRID
 #: Default seed of the random baseline.
 RANDOM_SEED = 0
 #: The baselines of an evaluation report, in row order.
-BASELINES = ("center", "random", "oracle")
+BASELINES = ("center", "random", "oracle", "grid_oracle")
 
 
 def center_prior_map(size: int = MAP_SIZE, sigma: float = CENTER_SIGMA) -> torch.Tensor:
@@ -99,10 +111,15 @@ def random_noise(seed: int = RANDOM_SEED, grid: int = RANDOM_GRID) -> MapFunctio
     return random
 
 
+def _inside_boxes(gt_map: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Boolean ``[H, W]``: the pixels of a ground-truth map inside a box (``gt > 0``)."""
+    return np.asarray(gt_map.detach().cpu() if isinstance(gt_map, torch.Tensor) else gt_map) > 0
+
+
 def oracle_map(gt_map: np.ndarray | torch.Tensor) -> torch.Tensor:
     """The oracle of one ground-truth map ``[H, W]``: 1 on ``gt > 0``, ``0.5 * (1 - d / d_max)``
     elsewhere (``d``: Euclidean distance to the nearest box pixel); zeros without a box."""
-    gt = np.asarray(gt_map.detach().cpu() if isinstance(gt_map, torch.Tensor) else gt_map) > 0
+    gt = _inside_boxes(gt_map)
     if not gt.any():
         return torch.zeros(gt.shape, dtype=torch.float32)
     distance = ndimage.distance_transform_edt(~gt)
@@ -119,11 +136,34 @@ def oracle() -> MapFunction:
     return oracle_fn
 
 
+def grid_oracle_map(gt_map: np.ndarray | torch.Tensor, grid: int = FEATURE_GRID,
+                    size: int = MAP_SIZE) -> torch.Tensor:
+    """The ground truth ``[H, W]`` at the networks' resolution: the share of each cell of a
+    ``grid x grid`` partition inside the boxes (``adaptive_avg_pool2d``), upsampled to
+    ``[size, size]`` like the SLAVC and OGL maps (rounded to 1e-4); zeros without a box."""
+    gt = torch.from_numpy(_inside_boxes(gt_map)).float()
+    cells = F.adaptive_avg_pool2d(gt[None, None], grid)[0]
+    # Rounded to 1e-4: the float noise of the interpolation (1 +- 1e-7 over fully covered cells)
+    # would otherwise split their plateau at random under the relative threshold, where the
+    # plateau's pixels are tied, as they are for the oracle.
+    return torch.round(upsample(cells, size)[0], decimals=4)
+
+
+def grid_oracle(grid: int = FEATURE_GRID) -> MapFunction:
+    """The grid-oracle baseline: :func:`grid_oracle_map` of each sample's ground truth."""
+
+    def grid_oracle_fn(batch: dict, maps: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return torch.stack([grid_oracle_map(g, grid) for g in batch["gt_map"]])
+
+    return grid_oracle_fn
+
+
 def baseline_maps(names: tuple[str, ...] | list[str] = BASELINES, seed: int = RANDOM_SEED,
                   sigma: float = CENTER_SIGMA) -> dict[str, MapFunction]:
-    """``{name: MapFunction}`` of the named baselines (``center``, ``random``, ``oracle``)."""
+    """``{name: MapFunction}`` of the named baselines (``center``, ``random``, ``oracle``,
+    ``grid_oracle``)."""
     makers = {"center": lambda: center_prior(sigma), "random": lambda: random_noise(seed),
-              "oracle": oracle}
+              "oracle": oracle, "grid_oracle": grid_oracle}
     unknown = [n for n in names if n not in makers]
     if unknown:
         raise ValueError(f"unknown baselines {unknown}; choose from {sorted(makers)}")

@@ -188,7 +188,7 @@ def evaluate(
             :func:`load_networks`; ImageNet for a model), ``"imagenet"`` or a file. Ignored when
             ``object_net`` is given.
         object_net: an OGL network to use as is.
-        baselines: which of ``center``, ``random``, ``oracle`` to add as rows.
+        baselines: which of ``center``, ``random``, ``oracle``, ``grid_oracle`` to add as rows.
         negative_audio: also score the sounding images with silence, noise and off-screen audio.
         hard_cases: the per-kind table; default: for the toy test sets.
         batch_size, device, limit, num_workers, progress: see :func:`score_test_set`.

@@ -3,7 +3,7 @@
 ``metrics.json`` holds, at the top level, one dict per map with the numbers of the ``all``
 subset (``n``, ``cIoU``, ``AUC``, ``AP``, ``max-F1``, ``Precision``, the official metrics of
 :func:`slavc_lite.metrics.summary`) for ``slavc``, ``ogl``, ``vsl`` and the baselines
-(``center``, ``random``, ``oracle``), then ``tables`` (every size subset of every map),
+(``center``, ``random``, ``oracle``, ``grid_oracle``), then ``tables`` (every size subset of every map),
 ``hard_cases`` (toy world), ``negative_audio`` and ``config``. NaN (a metric without
 samples) is written as ``null``. Both files are written atomically (a temporary file in the
 same folder, then ``os.replace``).
@@ -32,6 +32,7 @@ MAP_LABELS = {
     "center": "centre prior (baseline)",
     "random": "random map (baseline, seeded)",
     "oracle": "oracle from the ground truth (upper bound)",
+    "grid_oracle": "the ground truth on the networks' 7 x 7 grid (their practical ceiling)",
 }
 #: Maps whose hard-case tables metrics.md shows (metrics.json holds every map's).
 HARD_CASE_MAPS = ("slavc", "ogl", "vsl")
