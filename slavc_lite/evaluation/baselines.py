@@ -30,7 +30,8 @@ the same relative prediction (top 50%), cIoU, confidence and official metrics.
   (bicubic, ``align_corners=True``). Every map of the official test is such an upsampled 7 x 7
   grid, so the gap between ``oracle`` and ``grid_oracle`` is what the coarse grid alone costs,
   and ``grid_oracle`` is the practical ceiling for SLAVC, OGL and VSL (a natural best case, not
-  a proven bound: another 7 x 7 grid can score a little higher on a given box).
+  a proven bound: other 7 x 7 maps can score higher on some boxes; on the toy test set OGL does
+  on the medium ones).
 """
 
 from __future__ import annotations
