@@ -50,14 +50,15 @@ from slavc_lite import tutorial
 tutorial.setup()"""
 """The first code cell of every notebook (tests check that each notebook starts with it)."""
 
-TOY_FULL = {"n_train": 2000, "n_test": 500}
-TOY_QUICK = {"n_train": 64, "n_test": 48}
+TOY_FULL = {"n_train": 2000, "n_val": 300, "n_test": 500}
+TOY_QUICK = {"n_train": 64, "n_val": 24, "n_test": 48}
 TOY_RUN_NAME = "cpu-toy"
 """The folder under :func:`runs_dir` where ``make run`` trains the toy-world model."""
 TOY_QUICK_RUN_NAME = "cpu-toy-quick"
 """The same in quick mode (a few steps: a pipeline check, not a trained model)."""
 QUICK_TRAIN_OVERRIDES = {
-    "data.toy_train": TOY_QUICK["n_train"], "data.toy_test": TOY_QUICK["n_test"],
+    "data.toy_train": TOY_QUICK["n_train"], "data.toy_val": TOY_QUICK["n_val"],
+    "data.toy_test": TOY_QUICK["n_test"],
     "optim.max_steps": 4, "optim.batch_size": 8, "run.pretrain_samples": 64, "run.pretrain_epochs": 1,
     "run.checkpoint_every": 2, "run.log_every": 1,
 }
@@ -203,7 +204,7 @@ def toy_run_config(quick: bool | None = None):
     sizes = TOY_QUICK if quick else TOY_FULL
     toy_root = data_dir() / ("toy-quick" if quick else "toy")
     overrides = {"data.toy_root": str(toy_root), "data.toy_train": sizes["n_train"],
-                 "data.toy_test": sizes["n_test"]}
+                 "data.toy_val": sizes["n_val"], "data.toy_test": sizes["n_test"]}
     if quick:
         overrides.update(QUICK_TRAIN_OVERRIDES)
     return preset("cpu-toy").with_overrides(overrides)

@@ -17,7 +17,7 @@ import time
 import torch
 
 TINY = {
-    "data.toy_train": 16, "data.toy_test": 8, "data.workers": 0, "data.val_batch_size": 8,
+    "data.toy_train": 16, "data.toy_val": 8, "data.toy_test": 8, "data.workers": 0, "data.val_batch_size": 8,
     "optim.batch_size": 4, "optim.epochs": 2, "model.dim": 16, "model.image_weights": "none",
     "run.pretrain_epochs": 0, "run.validate_at_start": False, "run.checkpoint_every": 2, "run.log_every": 1,
 }

@@ -25,7 +25,7 @@ def write_world(root: Path) -> Path:
     """A 24-pair toy test world (no training pairs) at ``root``."""
     from slavc_lite.data.toy import write_toy_world
 
-    write_toy_world(root, n_train=0, n_test=N_TEST, seed=5, workers=1, progress=False, verbose=False)
+    write_toy_world(root, n_train=0, n_val=0, n_test=N_TEST, seed=5, workers=1, progress=False, verbose=False)
     return root
 
 

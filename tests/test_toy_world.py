@@ -19,8 +19,11 @@ from slavc_lite.data.toy import (
     CLASS_NAMES,
     KINDS,
     NON_SOUNDING_KINDS,
+    SILENT_CLASS_NAMES,
+    SOUNDING_CLASS_NAMES,
     SOUNDING_KINDS,
     TEST_PROPORTIONS,
+    TRAIN_PROPORTIONS,
     ToyWorld,
     command,
     write_toy_world,
@@ -43,7 +46,7 @@ def world() -> ToyWorld:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("toy") / "world"
-    write_toy_world(out, n_train=12, n_test=24, seed=3, workers=1, progress=False, verbose=False)
+    write_toy_world(out, n_train=12, n_val=10, n_test=24, seed=3, workers=1, progress=False, verbose=False)
     return out
 
 
@@ -72,10 +75,10 @@ def test_same_seed_same_scene_other_seed_other_scene(world):
 
 def test_written_bytes_identical_whatever_the_workers(tmp_path, written):
     again = tmp_path / "again"
-    write_toy_world(again, n_train=12, n_test=24, seed=3, workers=2, progress=False, verbose=False)
+    write_toy_world(again, n_train=12, n_val=10, n_test=24, seed=3, workers=2, progress=False, verbose=False)
     assert files_of(again) == files_of(written)
     other = tmp_path / "other"
-    write_toy_world(other, n_train=12, n_test=24, seed=4, workers=1, progress=False, verbose=False)
+    write_toy_world(other, n_train=12, n_val=10, n_test=24, seed=4, workers=1, progress=False, verbose=False)
     a, b = files_of(written), files_of(other)
     assert a.keys() == b.keys()
     assert a["train/frames/train_000000.jpg"] != b["train/frames/train_000000.jpg"]
@@ -118,7 +121,7 @@ def test_ground_truth_of_each_kind(world, kind):
             assert xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 and ys.max() < y1
             if o.role in ("sounding", "silent"):  # key objects are never occluded: the box is tight
                 assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x0, y0, x1, y1)
-            if o.role == "distractor":
+            if o.role in ("distractor", "silent", "visible"):
                 assert o.cls not in s.audio_classes
         sounding = [o for o in s.objects if o.role == "sounding"]
         assert s.boxes == [o.box for o in sounding]
@@ -138,7 +141,7 @@ def test_ground_truth_of_each_kind(world, kind):
             assert x1 - x0 < 32 and y1 - y0 < 32
         elif kind == "silent":
             (silent,) = [o for o in s.objects if o.role == "silent"]
-            assert len(s.boxes) == 1 and silent.cls != s.sounding_classes[0]
+            assert len(s.boxes) == 1 and silent.cls in SILENT_CLASS_NAMES  # the review's vacuum cleaner
             assert s.audio_classes == s.sounding_classes and silent.cls not in s.audio_classes
         elif kind == "offscreen":
             assert len(s.audio_classes) == 1 and s.audio_classes[0] not in s.visible_classes
@@ -159,13 +162,29 @@ def test_silent_object_is_not_heard(world):
     """The silent object's class sound is absent: the clip is closer (log spectrum) to the
     sounding class's typical sound than to the silent class's."""
     centroids = {c: np.mean([mean_log_spectrum(world.object_sound(c, i)) for i in range(3)], axis=0)
-                 for c in CLASS_NAMES}
+                 for c in SOUNDING_CLASS_NAMES}
     for index in range(8):
-        s = world.scene("silent", index)
-        silent = next(o.cls for o in s.objects if o.role == "silent")
+        s = world.scene("single", index)
         feat = mean_log_spectrum(s.waveform)
         d_sounding = np.sum((feat - centroids[s.sounding_classes[0]]) ** 2)
-        assert d_sounding < np.sum((feat - centroids[silent]) ** 2)
+        for o in s.objects:
+            if o.role == "distractor" and o.cls in SOUNDING_CLASS_NAMES:
+                assert d_sounding < np.sum((feat - centroids[o.cls]) ** 2)
+
+
+def test_silent_classes_never_sound_and_fill_the_frames(world):
+    """Never-sounding classes are never heard, appear in most training-like frames, and the
+    ``silent`` kind's silent object is always one of them."""
+    with_silent = 0
+    for index in range(40):
+        s = world.scene("single", index)
+        assert not set(s.audio_classes) & set(SILENT_CLASS_NAMES)
+        with_silent += any(o.role != "sounding" for o in s.objects)
+        for kind in ("offscreen", "silence", "noise", "mixture", "same_type"):
+            assert not set(world.scene(kind, index).audio_classes) & set(SILENT_CLASS_NAMES)
+    assert with_silent >= 0.6 * 40
+    with pytest.raises(ValueError, match="never makes a sound"):
+        world.object_sound(SILENT_CLASS_NAMES[0])
 
 
 # --- sizes -------------------------------------------------------------------------------------
@@ -196,7 +215,7 @@ def test_normalised_boxes_round_trip_through_the_official_conversion():
 # --- separable classes ---------------------------------------------------------------------------
 
 def test_sounds_of_classes_are_separable(world):
-    feats = {c: [mean_log_spectrum(world.object_sound(c, i)) for i in range(6)] for c in CLASS_NAMES}
+    feats = {c: [mean_log_spectrum(world.object_sound(c, i)) for i in range(6)] for c in SOUNDING_CLASS_NAMES}
     centroids = {c: np.mean(v[:3], axis=0) for c, v in feats.items()}
     hits = [min(centroids, key=lambda k: np.sum((centroids[k] - x) ** 2)) == c
             for c, v in feats.items() for x in v[3:]]
@@ -207,16 +226,16 @@ def test_looks_of_classes_are_separable(world):
     """Nearest class mean of a trivial feature (object colour statistics + box fill ratio)."""
     feats: dict[str, list[np.ndarray]] = {c: [] for c in CLASS_NAMES}
     i = 0
-    while min(len(v) for v in feats.values()) < 6 and i < 400:
-        s = world.scene("single", i)
+    while min(len(v) for v in feats.values()) < 6 and i < 600:
+        s = world.scene("silent", i)
         i += 1
-        (o,) = [o for o in s.objects if o.role == "sounding"]
-        if len(feats[o.cls]) >= 6:
-            continue
-        pix = s.image[s.label_map == o.label].astype(np.float64) / 255
-        x0, y0, x1, y1 = o.box_px
-        fill = len(pix) / ((x1 - x0) * (y1 - y0))
-        feats[o.cls].append(np.concatenate([pix.mean(0), pix.std(0), [fill]]))
+        for o in s.objects:
+            if len(feats[o.cls]) >= 6:
+                continue
+            pix = s.image[s.label_map == o.label].astype(np.float64) / 255
+            x0, y0, x1, y1 = o.box_px
+            fill = len(pix) / ((x1 - x0) * (y1 - y0))
+            feats[o.cls].append(np.concatenate([pix.mean(0), pix.std(0), [fill]]))
     centroids = {c: np.mean(v[:3], axis=0) for c, v in feats.items()}
     hits = [min(centroids, key=lambda k: np.sum((centroids[k] - x) ** 2)) == c
             for c, v in feats.items() for x in v[3:]]
@@ -224,8 +243,11 @@ def test_looks_of_classes_are_separable(world):
 
 
 def test_teaching_helpers(world):
-    assert world.classes == list(CLASS_NAMES) and len(world.classes) == 10
-    for c in CLASS_NAMES[:3]:
+    assert world.classes == list(CLASS_NAMES) and len(world.classes) == 20
+    assert world.sounding_classes == list(SOUNDING_CLASS_NAMES) and len(world.sounding_classes) == 10
+    assert world.silent_classes == list(SILENT_CLASS_NAMES) and len(world.silent_classes) == 10
+    assert world.classes == world.sounding_classes + world.silent_classes
+    for c in SOUNDING_CLASS_NAMES[:3]:
         img = world.render_object(c)
         assert img.shape == (224, 224, 3) and img.dtype == np.uint8
         assert np.array_equal(img, world.render_object(c))
@@ -249,13 +271,26 @@ def test_kind_counts():
         c = kind_counts(n, TEST_PROPORTIONS)
         assert sum(c.values()) == n and min(c.values()) >= 1
     assert sum(kind_counts(3, TEST_PROPORTIONS).values()) == 3
+    assert kind_counts(2000, TRAIN_PROPORTIONS) == {"single": 1400, "mixture": 300, "offscreen": 300}
+
+
+def test_val_and_test_splits_differ_but_hold_the_same_kinds():
+    world = ToyWorld(seed=0)
+    test_counts = world.split_counts("test", 500)
+    assert world.split_counts("val", 300) == {k: v * 3 // 5 for k, v in test_counts.items()}
+    val = world.split_scene("val", 0, "single")
+    test = world.split_scene("test", 0, "single")
+    assert val.id == "val_000000" and not np.array_equal(val.image, test.image)
 
 
 # --- the official layout on disk ------------------------------------------------------------------------
 
 def test_written_layout_loads(written):
     manifest = json.loads((written / "toy_world.json").read_text())
-    assert manifest["seed"] == 3 and manifest["counts"] == {"train": 12, "test": 24}
+    assert manifest["seed"] == 3 and manifest["counts"] == {"train": 12, "val": 10, "test": 24}
+    assert json.loads((written / "val" / "toy.json").read_text())
+    assert (written / "val" / "toy_test_plus_silent.csv").is_file()
+    assert len((written / "val" / "scenes.csv").read_text().splitlines()) == 10 + 1
     assert manifest["classes"] == list(CLASS_NAMES)
     train_ids = (written / "train" / "toy_train.txt").read_text().split()
     assert len(train_ids) == 12
@@ -310,29 +345,30 @@ def test_interrupted_write_leaves_nothing_that_looks_complete(tmp_path, monkeypa
     monkeypatch.setattr(writer, "write_pair", flaky)
     out = tmp_path / "toy"
     with pytest.raises(KeyboardInterrupt):
-        write_toy_world(out, n_train=6, n_test=8, workers=1, progress=False, verbose=False)
+        write_toy_world(out, n_train=6, n_val=2, n_test=8, workers=1, progress=False, verbose=False)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # the temporary folder is gone too
 
 
 def test_skip_refuse_overwrite(tmp_path, monkeypatch):
     out = tmp_path / "toy"
-    first = write_toy_world(out, n_train=4, n_test=8, workers=1, progress=False, verbose=False)
+    first = write_toy_world(out, n_train=4, n_val=2, n_test=8, workers=1, progress=False, verbose=False)
     assert not first.skipped and (out / "toy_world.json").is_file()
     before = files_of(out)
-    again = write_toy_world(out, n_train=4, n_test=8, workers=1, progress=False, verbose=False)
+    again = write_toy_world(out, n_train=4, n_val=2, n_test=8, workers=1, progress=False, verbose=False)
     assert again.skipped and "already holds" in again.message and files_of(out) == before
     with pytest.raises(FileExistsError, match="overwrite"):
-        write_toy_world(out, n_train=4, n_test=8, seed=1, workers=1, progress=False, verbose=False)
+        write_toy_world(out, n_train=4, n_val=2, n_test=8, seed=1, workers=1, progress=False, verbose=False)
     assert files_of(out) == before
     # An interrupted overwrite keeps the old world intact.
     monkeypatch.setattr(writer, "write_pair", lambda *a: (_ for _ in ()).throw(RuntimeError("disk full")))
     with pytest.raises(RuntimeError):
-        write_toy_world(out, n_train=4, n_test=8, seed=1, overwrite=True, workers=1, progress=False,
+        write_toy_world(out, n_train=4, n_val=2, n_test=8, seed=1, overwrite=True, workers=1, progress=False,
                         verbose=False)
     assert files_of(out) == before
     monkeypatch.undo()
-    replaced = write_toy_world(out, n_train=4, n_test=8, seed=1, overwrite=True, workers=1, progress=False,
+    replaced = write_toy_world(out, n_train=4, n_val=2, n_test=8, seed=1, overwrite=True, workers=1,
+                               progress=False,
                                verbose=False)
     assert not replaced.skipped and json.loads((out / "toy_world.json").read_text())["seed"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy"]
@@ -340,10 +376,11 @@ def test_skip_refuse_overwrite(tmp_path, monkeypatch):
     other.mkdir()
     (other / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError):
-        write_toy_world(other, n_train=2, n_test=2, workers=1, progress=False, verbose=False)
+        write_toy_world(other, n_train=2, n_val=2, n_test=2, workers=1, progress=False, verbose=False)
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert not write_toy_world(empty, n_train=2, n_test=2, workers=1, progress=False, verbose=False).skipped
+    summary = write_toy_world(empty, n_train=2, n_val=2, n_test=2, workers=1, progress=False, verbose=False)
+    assert not summary.skipped
 
 
 # --- the command ---------------------------------------------------------------------------------------
@@ -352,15 +389,16 @@ def test_command_runs_on_a_tiny_world(tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="slavc-lite data")
     command.add_parser(parser.add_subparsers(dest="command"))
     out = tmp_path / "toy"
-    args = parser.parse_args(["toy", "--out", str(out), "--train", "20", "--test", "30", "--workers", "1",
-                              "--no-progress"])
+    args = parser.parse_args(["toy", "--out", str(out), "--train", "20", "--val", "8", "--test", "30",
+                              "--workers", "1", "--no-progress"])
     assert args.func is command.run
     assert args.func(args) == 0
     text = capsys.readouterr().out
     assert "pairs/s" in text and "silent" in text and "test: 30 pairs" in text
     assert len((out / "train" / "toy_train.txt").read_text().split()) == 20
     assert args.func(args) == 0 and "skipped" in capsys.readouterr().out
-    args = parser.parse_args(["toy", "--out", str(out), "--train", "21", "--test", "30", "--no-progress"])
+    args = parser.parse_args(["toy", "--out", str(out), "--train", "21", "--val", "8", "--test", "30",
+                              "--no-progress"])
     assert args.func(args) == 1 and "--overwrite" in capsys.readouterr().err
 
 
@@ -385,6 +423,6 @@ def test_object_dataset():
     seen = []
     ToyObjectDataset(2, transform=lambda im: seen.append(im.size) or 0)[1]
     assert seen == [(224, 224)]
-    assert ds.targets == [i % 10 for i in range(25)]
+    assert ds.targets == [i % 20 for i in range(25)]
     with pytest.raises(IndexError):
         ds[25]

@@ -177,7 +177,7 @@ def toy_world(tmp_path_factory) -> Path:
     from slavc_lite.data.toy import write_toy_world
 
     root = tmp_path_factory.mktemp("widgets") / "toy"
-    write_toy_world(root, n_train=0, n_test=16, seed=3, workers=1, progress=False, verbose=False)
+    write_toy_world(root, n_train=0, n_val=0, n_test=16, seed=3, workers=1, progress=False, verbose=False)
     return root
 
 

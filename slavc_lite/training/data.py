@@ -147,7 +147,8 @@ def prepare_toy_world(config: TrainConfig, progress: bool = True) -> Path:
 
     root = Path(config.data.toy_root).expanduser()
     try:
-        summary = write_toy_world(root, n_train=config.data.toy_train, n_test=config.data.toy_test, seed=0,
+        summary = write_toy_world(root, n_train=config.data.toy_train, n_val=config.data.toy_val,
+                                  n_test=config.data.toy_test, seed=0,
                                   workers=max(1, config.data.workers), progress=progress, verbose=False)
     except FileExistsError as exc:
         raise SlavcLiteError(f"{exc} (or set data.toy_root to another folder)") from exc
@@ -181,7 +182,7 @@ def _val_set(config: TrainConfig) -> tuple[AudioVisualDataset, Path] | None:
     if data.val_root is not None:
         root = Path(data.val_root).expanduser()
     elif toy is not None:
-        root = toy / "test"
+        root = toy / "val"
     else:
         raise SlavcLiteError(
             "no validation set: data.train_root is set but data.val_root is not. Set data.val_root to a test "

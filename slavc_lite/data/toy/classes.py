@@ -1,15 +1,22 @@
 """The toy world's class catalogue: what each object class looks like and how it sounds.
 
-Ten classes, each with a *visual identity* (a silhouette, a hue, a texture and an accent
-colour) and a *sound identity* (a synthesis model with its own spectral signature: pitch,
-harmonics, amplitude or frequency modulation, a noise band, chirps). Every drawn instance
+Twenty classes, each with a *visual identity* (a silhouette, a hue, a texture and an accent
+colour). Ten of them (:data:`SOUNDING_CATALOGUE`) also have a *sound identity* (a synthesis
+model with its own spectral signature: pitch, harmonics, amplitude or frequency modulation, a
+noise band, chirps); the other ten (:data:`SILENT_CATALOGUE`) **never make a sound**: salient
+objects (their own silhouettes, strong colours and textures) that stand in a scene the way a
+TV logo, a tree or a parked car stands in a VGGSound frame. The object pretraining (the toy
+world's ImageNet, :mod:`slavc_lite.data.toy.objects`) learns all twenty, so the OGL map built
+from it lights up silent objects as an ImageNet network does: an object prior, not an oracle
+of what sounds. Every drawn instance
 and every synthesised clip jitters these parameters (colour, size, rotation, position;
 pitch, rate, level), so no two samples are identical, yet a class stays recognisable by
 its look and by its sound. That is all a self-supervised audio-visual model needs to
 discover the correspondence without ever seeing a label.
 
-The names are sound sources (``"bell"``, ``"dog"``, ...) so notebooks read naturally;
-the pictures are coloured shapes, not drawings of bells and dogs. The sound ranges below
+The names are sound sources (``"bell"``, ``"dog"``, ...) and silent things (``"vase"``,
+``"tree"``, ...) so notebooks read naturally; the pictures are coloured shapes, not drawings.
+The sound ranges below
 are read by :mod:`slavc_lite.data.toy.sounds`, the looks by :mod:`slavc_lite.data.toy.shapes`.
 """
 
@@ -49,12 +56,19 @@ class Sound:
 
 @dataclass(frozen=True)
 class ToyClass:
+    """One class: its name, its look and its sound (``None``: a never-sounding class)."""
+
     name: str
     look: Look
-    sound: Sound
+    sound: Sound | None
+
+    @property
+    def sounds(self) -> bool:
+        """Whether instances of this class can be heard."""
+        return self.sound is not None
 
 
-CATALOGUE: tuple[ToyClass, ...] = (
+SOUNDING_CATALOGUE: tuple[ToyClass, ...] = (
     ToyClass(
         "bell",
         Look("bell", 50.0, 0.85, 0.95, "shine", (50.0, 0.25, 1.0)),
@@ -120,7 +134,30 @@ CATALOGUE: tuple[ToyClass, ...] = (
     ),
 )
 
+SILENT_CATALOGUE: tuple[ToyClass, ...] = (
+    # Each never-sounding class has a silhouette no sounding class has, so its look alone says
+    # "silent"; hues and textures overlap with the sounding classes' on purpose.
+    ToyClass("vase", Look("hourglass", 200.0, 0.75, 0.8, "vstripes", (200.0, 0.2, 1.0)), None),
+    ToyClass("lamp", Look("trapezoid", 55.0, 0.7, 0.95, "solid", (55.0, 0.2, 1.0)), None),
+    ToyClass("book", Look("parallelogram", 350.0, 0.8, 0.7, "hstripes", (40.0, 0.3, 0.95)), None),
+    ToyClass("house", Look("house", 15.0, 0.65, 0.8, "checker", (15.0, 0.3, 0.4)), None),
+    ToyClass("sign", Look("arrow", 95.0, 0.85, 0.85, "shine", (95.0, 0.3, 1.0)), None),
+    ToyClass("tree", Look("star6", 140.0, 0.8, 0.55, "dots", (60.0, 0.8, 0.9)), None),
+    ToyClass("rock", Look("pentagon", 30.0, 0.2, 0.55, "spots", (30.0, 0.15, 0.3)), None),
+    ToyClass("chair", Look("lshape", 265.0, 0.7, 0.6, "dstripes", (265.0, 0.2, 0.95)), None),
+    ToyClass("table", Look("tee", 170.0, 0.7, 0.7, "rings", (170.0, 0.3, 0.35)), None),
+    ToyClass("moon", Look("crescent", 45.0, 0.35, 1.0, "solid", (45.0, 0.1, 0.8)), None),
+)
+
+CATALOGUE: tuple[ToyClass, ...] = SOUNDING_CATALOGUE + SILENT_CATALOGUE
+"""Every class: the sounding ones first, then the never-sounding ones (the object labels)."""
+
 CLASS_NAMES: tuple[str, ...] = tuple(c.name for c in CATALOGUE)
+"""Every class name in label order (the object pretraining's labels)."""
+SOUNDING_CLASS_NAMES: tuple[str, ...] = tuple(c.name for c in SOUNDING_CATALOGUE)
+"""The classes that make a sound (heard in scenes)."""
+SILENT_CLASS_NAMES: tuple[str, ...] = tuple(c.name for c in SILENT_CATALOGUE)
+"""The classes that never make a sound (seen, never heard)."""
 _BY_NAME = {c.name: c for c in CATALOGUE}
 
 

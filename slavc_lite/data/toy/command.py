@@ -1,6 +1,7 @@
 """``slavc-lite data toy``: write a toy world in the official layout.
 
-    slavc-lite data toy --out DIR [--train 2000] [--test 500] [--seed 0] [--workers N] [--overwrite]
+    slavc-lite data toy --out DIR [--train 2000] [--val 300] [--test 500] [--seed 0] [--workers N]
+                              [--overwrite]
 
 The lead CLI registers it under ``slavc-lite data`` with :func:`add_parser`.
 """
@@ -30,6 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             f"Train kinds: {_proportions(TRAIN_PROPORTIONS)}. Test kinds: {_proportions(TEST_PROPORTIONS)}."))
     p.add_argument("--out", required=True, help="output folder (written atomically)")
     p.add_argument("--train", type=int, default=2000, help="number of training pairs (default 2000)")
+    p.add_argument("--val", type=int, default=300,
+                   help="number of validation pairs (all kinds; they pick best.pth) (default 300)")
     p.add_argument("--test", type=int, default=500,
                    help="number of test pairs, all kinds, negatives included (default 500)")
     p.add_argument("--seed", type=int, default=0, help="world seed: same seed, identical files (default 0)")
@@ -54,11 +57,12 @@ def format_summary(summary: ToyWorldSummary) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the command; 0 on success (or when the same world is already there), 1 when the
     output folder holds something else and ``--overwrite`` was not given."""
-    if args.train < 0 or args.test < 0:
-        print("error: --train and --test must be >= 0", file=sys.stderr)
+    if args.train < 0 or args.val < 0 or args.test < 0:
+        print("error: --train, --val and --test must be >= 0", file=sys.stderr)
         return 2
     try:
-        summary = write_toy_world(os.path.expanduser(args.out), n_train=args.train, n_test=args.test,
+        summary = write_toy_world(os.path.expanduser(args.out), n_train=args.train, n_val=args.val,
+                                  n_test=args.test,
                                   seed=args.seed, workers=args.workers, overwrite=args.overwrite,
                                   progress=getattr(args, "progress", True), verbose=False)
     except FileExistsError as exc:

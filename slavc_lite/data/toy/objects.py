@@ -10,6 +10,12 @@ Samples are drawn on the fly, deterministically: sample ``i`` of ``ToyObjectData
 seed)`` is always the same image (its own seed from ``(seed, i)``), and its label is
 ``i % n_classes`` (balanced classes). Object areas are 6-60% of the frame (log-uniform),
 at a random position, like the object-centred photos of ImageNet. About 1-2 ms an image.
+
+With ``cell_targets=True`` each item also holds the class of every cell of the networks'
+``S/32 x S/32`` feature grid (7 x 7 at 224 px): the object's label where the object covers at
+least :data:`CELL_COVERAGE` of the cell, else the background label ``n_classes``. The object
+pretraining uses them so that the network's features say *where* an object is, cell by cell
+(see :mod:`slavc_lite.training.pretrain`).
 """
 
 from __future__ import annotations
@@ -28,9 +34,25 @@ from slavc_lite.data.toy.shapes import draw_object
 from slavc_lite.data.toy.sizes import ASPECT_QUANTILES, MIN_SIDE
 from slavc_lite.data.toy.world import sample_rng
 
+CELL_COVERAGE = 0.3
+"""Share of a feature-grid cell the object must cover for the cell to take the object's label."""
+FEATURE_STRIDE = 32
+"""Pixels per cell of the visual trunks' feature grid (ResNet-18 and MobileNetV3-small)."""
 
-def render_object_image(index: int, seed: int = 0, image_size: int = 224) -> tuple[np.ndarray, int]:
-    """Sample ``index`` of the object set: (uint8 HxWx3 image, label)."""
+
+def cell_labels(mask: np.ndarray, label: int, background: int, stride: int = FEATURE_STRIDE) -> np.ndarray:
+    """Per cell of the ``H/stride x W/stride`` grid: ``label`` where ``mask`` covers at least
+    :data:`CELL_COVERAGE` of the cell, else ``background`` (int64)."""
+    h, w = mask.shape[0] // stride, mask.shape[1] // stride
+    coverage = (mask[: h * stride, : w * stride] > 0).reshape(h, stride, w, stride).mean(axis=(1, 3))
+    return np.where(coverage >= CELL_COVERAGE, label, background).astype(np.int64)
+
+
+def render_object_image(
+    index: int, seed: int = 0, image_size: int = 224, with_mask: bool = False
+) -> tuple[np.ndarray, int] | tuple[np.ndarray, int, np.ndarray]:
+    """Sample ``index`` of the object set: (uint8 HxWx3 image, label), plus the object's
+    uint8 mask (HxW, 1 on the object) when ``with_mask``."""
     label = index % len(CLASS_NAMES)
     rng = sample_rng(seed, "objects", index)
     s = image_size
@@ -40,8 +62,9 @@ def render_object_image(index: int, seed: int = 0, image_size: int = 224) -> tup
     h = int(np.clip(round(np.sqrt(area / aspect) * s), MIN_SIDE, s))
     box = (int(rng.integers(0, s - w + 1)), int(rng.integers(0, s - h + 1)), w, h)
     image = background(rng, s)
-    draw_object(image, np.zeros((s, s), np.uint8), 1, get_class(CLASS_NAMES[label]).look, box, rng)
-    return finish(image, rng), label
+    mask = np.zeros((s, s), np.uint8)
+    draw_object(image, mask, 1, get_class(CLASS_NAMES[label]).look, box, rng)
+    return (finish(image, rng), label, mask) if with_mask else (finish(image, rng), label)
 
 
 def to_normalized_tensor(image: np.ndarray) -> torch.Tensor:
@@ -58,11 +81,15 @@ class ToyObjectDataset(Dataset):
     ImageNet mean/std, like ``slavc_lite.images.test_transform`` (already S x S, so no
     resize). A callable ``transform`` receives a ``PIL.Image`` (e.g.
     ``slavc_lite.images.train_transform()`` for augmentation). ``raw=True`` returns the uint8
-    ``HxWx3`` numpy array instead. Items are ``(image, label)``.
+    ``HxWx3`` numpy array instead. Items are ``(image, label)``, or ``(image, label, cells)``
+    with ``cell_targets=True`` (:func:`cell_labels`; a geometric ``transform`` would move the
+    object away from its cells, so the two do not go together).
     """
 
     def __init__(self, n: int, seed: int = 0, transform: Callable[[Image.Image], Any] | None = None,
-                 image_size: int = 224, raw: bool = False):
+                 image_size: int = 224, raw: bool = False, cell_targets: bool = False):
+        if cell_targets and transform is not None:
+            raise ValueError("cell_targets needs the images as drawn (no transform)")
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         self.n = int(n)
@@ -70,6 +97,7 @@ class ToyObjectDataset(Dataset):
         self.transform = transform
         self.image_size = int(image_size)
         self.raw = raw
+        self.cell_targets = cell_targets
 
     classes: list[str] = list(CLASS_NAMES)
 
@@ -85,9 +113,9 @@ class ToyObjectDataset(Dataset):
         if not -self.n <= index < self.n:
             raise IndexError(f"index {index} out of range for {self.n} samples")
         index %= self.n
-        image, label = render_object_image(index, self.seed, self.image_size)
-        if self.raw:
-            return image, label
-        if self.transform is not None:
-            return self.transform(Image.fromarray(image)), label
-        return to_normalized_tensor(image), label
+        image, label, mask = render_object_image(index, self.seed, self.image_size, with_mask=True)
+        out = image if self.raw else (self.transform(Image.fromarray(image)) if self.transform is not None
+                                      else to_normalized_tensor(image))
+        if self.cell_targets:
+            return out, label, torch.from_numpy(cell_labels(mask, label, len(CLASS_NAMES)))
+        return out, label

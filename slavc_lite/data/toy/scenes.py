@@ -5,8 +5,8 @@ objects that are both visible and sounding (normalised ``[x0, y0, x1, y1]``, VGG
 The kinds mirror the figures of the IPOL review of SLAVC (Juanola & Haro, 2024):
 
 ``single``
-    One sounding object, sometimes with silent distractors of other classes (0, 1 or 2, with
-    probabilities 0.5, 0.3, 0.2). The easy case (the review's Figures 4-5).
+    One sounding object, usually beside silent objects (0-3, see :data:`DISTRACTOR_COUNTS`).
+    The easy case (the review's Figures 4-5), and the VGGSound-like frame of training.
 ``mixture``
     Two sounding objects of different classes; the audio is the sum of their sounds; the
     ground truth is both boxes (Figure 6: can one map point at both sources?).
@@ -14,9 +14,9 @@ The kinds mirror the figures of the IPOL review of SLAVC (Juanola & Haro, 2024):
     One small sounding object (box below 32x32 px, each side at most 26 px) plus 0-2 larger
     silent distractors (Figure 7: the 7x7 feature map and the relative threshold struggle).
 ``silent``
-    Two visible objects of different classes, only one of them sounding; ground truth is the
-    sounding one only (Figure 8: does the model point at the *sounding* object, or at any
-    salient object?).
+    Two salient objects of VGG-SS size, the sounding one and one of a *never-sounding* class
+    (the review's vacuum cleaners); ground truth is the sounding one only (Figure 8: does the
+    model point at the *sounding* object, or at any salient object?).
 ``offscreen``
     The sound's class is not in the image (the visible objects are silent): no ground-truth
     box; counts as a non-sounding pair, like the mismatched pairs of the official
@@ -35,8 +35,11 @@ The kinds mirror the figures of the IPOL review of SLAVC (Juanola & Haro, 2024):
 Key objects (sounding, silent, and the visible objects of negative scenes) take their sizes
 from the VGG-SS box distribution (:mod:`slavc_lite.data.toy.sizes`), so negative frames look
 exactly like positive ones and only the audio tells them apart. Key objects never overlap
-(they shrink together until they fit); distractors are smaller, kept away from key objects,
-drawn first, and never of a heard class.
+(they shrink together until they fit). Silent distractors (4-30% of the frame) are placed
+around them, drawn first, and are never of a heard class: three in four are of a
+never-sounding class (:data:`SILENT_CLASS_SHARE`), the rest silent instances of sounding
+classes. The visible objects of non-sounding scenes are drawn the same way, so a frame alone
+never tells whether its clip is heard.
 
 Audio: each heard source has unit active RMS times a scene level (0.05-0.12; in mixtures
 each source gets a further +-3 dB), plus room noise 25-35 dB below the level. If the mix
@@ -51,7 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from slavc_lite.data.toy.backgrounds import background, finish
-from slavc_lite.data.toy.classes import CLASS_NAMES, get_class
+from slavc_lite.data.toy.classes import CLASS_NAMES, SILENT_CLASS_NAMES, SOUNDING_CLASS_NAMES, get_class
 from slavc_lite.data.toy.shapes import draw_object
 from slavc_lite.data.toy.sizes import (
     place_distractors,
@@ -68,6 +71,17 @@ SOUNDING_KINDS: tuple[str, ...] = ("single", "mixture", "small", "silent", "same
 """Kinds with at least one visible sounding object (a ground-truth box)."""
 NON_SOUNDING_KINDS: tuple[str, ...] = ("offscreen", "silence", "noise")
 """Kinds without a ground-truth box: the non-sounding pairs of the extended evaluation."""
+
+DISTRACTOR_COUNTS: dict[str, tuple[float, ...]] = {
+    "single": (0.25, 0.35, 0.25, 0.15), "mixture": (0.6, 0.3, 0.1), "small": (0.3, 0.4, 0.3),
+    "silent": (1.0,), "offscreen": (0.6, 0.4), "same_type": (0.7, 0.3), "silence": (0.6, 0.4),
+    "noise": (0.6, 0.4),
+}
+"""Per kind, the probabilities of 0, 1, 2, ... extra silent objects (distractors) in the frame.
+``single`` scenes hold silent objects three times in four, like most VGGSound frames."""
+SILENT_CLASS_SHARE = 0.75
+"""Share of silent objects drawn from the never-sounding classes (the rest are silent
+instances of sounding classes that the clip does not hear)."""
 
 
 @dataclass
@@ -138,57 +152,76 @@ def normalise_box(box_px: tuple[int, int, int, int], size: int) -> list[float]:
     return out
 
 
-def _pick(rng: np.random.Generator, k: int, exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
-    pool = [c for c in CLASS_NAMES if c not in exclude]
+def _pick(rng: np.random.Generator, k: int, pool: tuple[str, ...] = SOUNDING_CLASS_NAMES,
+          exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """``k`` different classes of ``pool``, none of ``exclude``."""
+    pool = [c for c in pool if c not in exclude]
     return [pool[i] for i in rng.choice(len(pool), size=k, replace=False)]
 
 
+def pick_silent_classes(rng: np.random.Generator, k: int,
+                        exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """``k`` different classes for silent objects: each is a never-sounding class with
+    probability :data:`SILENT_CLASS_SHARE`, else a sounding class that is not heard (not in
+    ``exclude``), as a VGGSound frame shows silent things and, now and then, a silent
+    instance of something that can sound."""
+    out: list[str] = []
+    for _ in range(k):
+        never = rng.random() < SILENT_CLASS_SHARE
+        pool = SILENT_CLASS_NAMES if never else SOUNDING_CLASS_NAMES
+        free = [c for c in pool if c not in exclude and c not in out]
+        if not free:
+            free = [c for c in CLASS_NAMES if c not in exclude and c not in out]
+        out.append(free[int(rng.integers(len(free)))])
+    return out
+
+
 def _layout(kind: str, rng: np.random.Generator, size: int):
-    """Key objects ``[(class, role, (w, h))]``, number of distractors, heard classes."""
+    """Key objects ``[(class, role, (w, h))]``, number of silent distractors, heard classes."""
+    n_silent = int(rng.choice(len(DISTRACTOR_COUNTS[kind]), p=DISTRACTOR_COUNTS[kind]))
     if kind == "single":
         (a,) = _pick(rng, 1)
-        keys = [(a, "sounding", sample_vggss_size(rng, size))]
-        return keys, int(rng.choice(3, p=[0.5, 0.3, 0.2])), [a]
+        return [(a, "sounding", sample_vggss_size(rng, size))], n_silent, [a]
     if kind == "mixture":
         a, b = _pick(rng, 2)
         keys = [(a, "sounding", sample_vggss_size(rng, size)), (b, "sounding", sample_vggss_size(rng, size))]
-        return keys, int(rng.choice(2, p=[0.7, 0.3])), [a, b]
+        return keys, n_silent, [a, b]
     if kind == "small":
         (a,) = _pick(rng, 1)
         w, h = sample_small_size(rng)
         scale = size / 224  # "small" is defined at 224x224
         keys = [(a, "sounding", (max(4, int(w * scale)), max(4, int(h * scale))))]
-        return keys, int(rng.choice(3, p=[0.3, 0.4, 0.3])), [a]
+        return keys, n_silent, [a]
     if kind == "silent":
-        a, b = _pick(rng, 2)
+        (a,) = _pick(rng, 1)
+        (b,) = _pick(rng, 1, SILENT_CLASS_NAMES)
         keys = [(a, "sounding", sample_vggss_size(rng, size)), (b, "silent", sample_vggss_size(rng, size))]
-        return keys, 0, [a]
+        return keys, n_silent, [a]
     if kind == "offscreen":
         heard = _pick(rng, 1)
-        seen = _pick(rng, 1 + int(rng.random() < 0.4), exclude=heard)
-        return [(c, "visible", sample_vggss_size(rng, size)) for c in seen], 0, heard
+        seen = pick_silent_classes(rng, 1 + int(rng.random() < 0.4), exclude=heard)
+        return [(c, "visible", sample_vggss_size(rng, size)) for c in seen], n_silent, heard
     if kind == "same_type":
         (a,) = _pick(rng, 1)
         m = int(rng.choice([2, 3], p=[0.6, 0.4]))
         keys = [(a, "sounding", sample_vggss_size(rng, size)) for _ in range(m)]
-        return keys, int(rng.choice(2, p=[0.7, 0.3])), [a] * m
+        return keys, n_silent, [a] * m
     if kind in ("silence", "noise"):
-        seen = _pick(rng, 1 + int(rng.random() < 0.4))
-        return [(c, "visible", sample_vggss_size(rng, size)) for c in seen], 0, []
+        seen = pick_silent_classes(rng, 1 + int(rng.random() < 0.4))
+        return [(c, "visible", sample_vggss_size(rng, size)) for c in seen], n_silent, []
     raise ValueError(f"unknown scene kind {kind!r}; known: {', '.join(KINDS)}")
 
 
 def draw_scene_image(rng: np.random.Generator, size: int, key_objects, n_distractors: int,
                      exclude_for_distractors: list[str]):
-    """Background, distractors, then key objects; returns (uint8 image, label_map, objects)."""
+    """Background, silent distractors, then key objects; returns (uint8 image, label_map, objects)."""
     key_boxes = place_key_objects(rng, [wh for _, _, wh in key_objects], size)
-    classes = _pick(rng, min(n_distractors, len(CLASS_NAMES) - len(set(exclude_for_distractors))),
-                    exclude=exclude_for_distractors)
+    classes = pick_silent_classes(rng, n_distractors, exclude=exclude_for_distractors)
     d_boxes = place_distractors(rng, [sample_distractor_size(rng, size) for _ in classes], size, key_boxes)
     image = background(rng, size)
     label_map = np.zeros((size, size), np.uint8)
     objects: list[ToyObject] = []
-    plan = [(c, "distractor", b) for c, b in zip(classes, d_boxes, strict=False)]
+    plan = [(c, "distractor", b) for c, b in zip(classes, d_boxes, strict=False) if b is not None]
     plan += [(c, role, b) for (c, role, _), b in zip(key_objects, key_boxes, strict=True)]
     for label, (cls, role, box) in enumerate(plan, start=1):
         drawn = draw_object(image, label_map, label, get_class(cls).look, box, rng)

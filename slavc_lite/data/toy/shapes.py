@@ -60,6 +60,14 @@ def _dome() -> np.ndarray:
     return np.array(arc + [(1.0, 1.0), (-1.0, 1.0)])
 
 
+def _crescent(n: int = 14) -> np.ndarray:
+    # The outer arc of the unit circle, back along a smaller circle shifted to the right.
+    outer = [(math.cos(a), math.sin(a)) for a in np.linspace(0.5 * np.pi, 1.5 * np.pi, n)]
+    inner = [(0.75 + 0.75 * math.cos(a), 0.93 * math.sin(a))
+             for a in np.linspace(1.45 * np.pi, 0.55 * np.pi, n)]
+    return np.array(outer + inner)
+
+
 SHAPES: dict[str, np.ndarray] = {
     "ellipse": _regular(40),
     "rounded_rect": _rounded_rect(),
@@ -71,6 +79,19 @@ SHAPES: dict[str, np.ndarray] = {
     "star": _star(5, 0.58),
     "bell": _bell(),
     "dome": _dome(),
+    # Silhouettes of the never-sounding classes.
+    "hourglass": np.array([(-1.0, -1.0), (1.0, -1.0), (0.25, 0.0), (1.0, 1.0), (-1.0, 1.0), (-0.25, 0.0)]),
+    "trapezoid": np.array([(-0.45, -1.0), (0.45, -1.0), (1.0, 1.0), (-1.0, 1.0)]),
+    "parallelogram": np.array([(-0.4, -1.0), (1.0, -1.0), (0.4, 1.0), (-1.0, 1.0)]),
+    "house": np.array([(0.0, -1.0), (1.0, -0.15), (1.0, 1.0), (-1.0, 1.0), (-1.0, -0.15)]),
+    "arrow": np.array([(-1.0, -0.5), (0.05, -0.5), (0.05, -1.0), (1.0, 0.0), (0.05, 1.0), (0.05, 0.5),
+                       (-1.0, 0.5)]),
+    "star6": _star(6, 0.62),
+    "pentagon": _regular(5),
+    "lshape": np.array([(-1.0, -1.0), (-0.25, -1.0), (-0.25, 0.3), (1.0, 0.3), (1.0, 1.0), (-1.0, 1.0)]),
+    "tee": np.array([(-1.0, -1.0), (1.0, -1.0), (1.0, -0.35), (0.3, -0.35), (0.3, 1.0), (-0.3, 1.0),
+                     (-0.3, -0.35), (-1.0, -0.35)]),
+    "crescent": _crescent(),
 }
 """Silhouettes as polygons in unit coordinates (x right, y down)."""
 

@@ -19,7 +19,8 @@ the extremes tamed: no degenerate boxes (the smallest area is 0.4% of the frame,
 14x14 px), no full-frame boxes (at most 96%), aspects within [0.3, 3].
 
 The ``small`` hard case bypasses this distribution (boxes below 32x32 px), and scenes with
-several key objects shrink them together until they fit side by side.
+several key objects shrink them together until they fit side by side. Silent distractors
+(:func:`sample_distractor_size`) take whatever room the key objects leave.
 """
 
 from __future__ import annotations
@@ -88,9 +89,14 @@ def sample_small_size(rng: np.random.Generator) -> tuple[int, int]:
     return w, h
 
 
+DISTRACTOR_AREA = (0.04, 0.30)
+"""Area range of a silent distractor, as a fraction of the frame (log-uniform): from a small
+thing in a corner to an object as salient as a typical sounding one (VGG-SS median 25%)."""
+
+
 def sample_distractor_size(rng: np.random.Generator, size: int) -> tuple[int, int]:
-    """A silent distractor: 2-12% of the frame (log-uniform), VGG-SS aspect."""
-    area = np.exp(rng.uniform(np.log(0.02), np.log(0.12)))
+    """A silent distractor: :data:`DISTRACTOR_AREA` of the frame (log-uniform), VGG-SS aspect."""
+    area = np.exp(rng.uniform(np.log(DISTRACTOR_AREA[0]), np.log(DISTRACTOR_AREA[1])))
     aspect = _interp(ASPECT_QUANTILES, rng.random())
     return _clip_side(np.sqrt(area * aspect) * size, size), _clip_side(np.sqrt(area / aspect) * size, size)
 
@@ -143,13 +149,23 @@ def place_key_objects(rng: np.random.Generator, sizes: list[tuple[int, int]], si
 
 
 def place_distractors(rng: np.random.Generator, sizes: list[tuple[int, int]], size: int,
-                      taken: list[Box], tries: int = 25) -> list[Box]:
-    """Place distractor boxes away from ``taken`` (and each other); drop those with no room."""
+                      taken: list[Box], tries: int = 25, shrink: float = 0.8,
+                      rounds: int = 3) -> list[Box | None]:
+    """Place distractor boxes away from ``taken`` (and each other), in the order of ``sizes``.
+
+    A distractor that finds no room is shrunk by ``shrink`` and tried again, up to ``rounds``
+    times; one that still does not fit is dropped (``None`` at its position)."""
     taken = list(taken)
-    out = []
-    for wh in sizes:
-        box = _try_place(rng, wh, size, taken, tries)
+    out: list[Box | None] = []
+    for w, h in sizes:
+        box = None
+        for r in range(rounds + 1):
+            scale = shrink**r
+            box = _try_place(rng, (max(MIN_SIDE, int(w * scale)), max(MIN_SIDE, int(h * scale))), size,
+                             taken, tries)
+            if box is not None:
+                break
         if box is not None:
             taken.append(box)
-            out.append(box)
+        out.append(box)
     return out

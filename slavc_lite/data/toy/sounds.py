@@ -252,6 +252,8 @@ MODELS: dict[str, Callable[[np.random.Generator, dict, int, int], np.ndarray]] =
 def class_sound(name: str, rng: np.random.Generator, n_samples: int, sample_rate: int) -> np.ndarray:
     """One float64 clip, unit :func:`active_rms`, of class ``name`` (fresh parameters drawn from ``rng``)."""
     sound = get_class(name).sound
+    if sound is None:
+        raise ValueError(f"toy class {name!r} never makes a sound (it is one of the silent classes)")
     x = MODELS[sound.model](rng, sound.params, n_samples, sample_rate)
     level = active_rms(x, sample_rate)
     return x / level if level > 0 else x

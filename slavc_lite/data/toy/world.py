@@ -6,13 +6,21 @@ which order, or in which process: parallel generation gives identical bytes.
 
 Splits (what :mod:`slavc_lite.data.toy.writer` puts on disk):
 
-* ``train``: like VGGSound, natural clips that the model sees without labels:
-  :data:`TRAIN_PROPORTIONS` (85% ``single``, 15% ``mixture``).
+* ``train``: like VGGSound, natural clips that the model sees without labels,
+  :data:`TRAIN_PROPORTIONS`: 70% ``single`` (three frames in four hold silent objects beside
+  the sounding one), 15% ``mixture`` (two sources heard at once) and 15% ``offscreen`` (the
+  heard source is not in the frame). Why: in VGGSound most of what a frame shows is silent
+  (people, furniture, logos), some clips hold several sources, and a good part of the sound
+  comes from outside the frame; a world without these lets "the salient object" stand in for
+  "the sounding object", so a model (and an object prior) would be rewarded for objectness
+  alone. No labels are used in training, so the off-screen pairs are ordinary pairs to it.
+* ``val``: every kind, in the test proportions, from its own seeds: it picks ``best.pth`` and
+  drives the training curves, so that the test split is never used to choose anything.
 * ``test``: every kind, negatives included, :data:`TEST_PROPORTIONS`: 40% ``single``, 10%
   each of ``mixture``, ``small``, ``silent``, ``same_type`` and ``offscreen``, 5% each of
   ``silence`` and ``noise``. So 75% of the test pairs are sounding (a ground-truth box) and
   25% non-sounding (offscreen, silence, noise), a mix close to the official extended
-  VGG-SS set's.
+  VGG-SS set's. Only for the reported numbers.
 
 Counts per kind are the largest-remainder rounding of ``n * proportion`` (every kind with a
 non-zero share gets at least one sample when ``n`` allows); the order of kinds within a
@@ -26,23 +34,32 @@ from collections import Counter
 import numpy as np
 
 from slavc_lite.data.toy.backgrounds import background, finish
-from slavc_lite.data.toy.classes import CATALOGUE, CLASS_NAMES, ToyClass, class_index, get_class
+from slavc_lite.data.toy.classes import (
+    CATALOGUE,
+    CLASS_NAMES,
+    SILENT_CLASS_NAMES,
+    SOUNDING_CLASS_NAMES,
+    ToyClass,
+    class_index,
+    get_class,
+)
 from slavc_lite.data.toy.scenes import KINDS, ToyScene, make_scene
 from slavc_lite.data.toy.shapes import draw_object
 from slavc_lite.data.toy.sounds import class_sound
 
-TOY_WORLD_VERSION = 1
+TOY_WORLD_VERSION = 2
 """Bump whenever generation changes, so a world on disk made by older code is not reused."""
 
-TRAIN_PROPORTIONS: dict[str, float] = {"single": 0.85, "mixture": 0.15}
+TRAIN_PROPORTIONS: dict[str, float] = {"single": 0.70, "mixture": 0.15, "offscreen": 0.15}
 TEST_PROPORTIONS: dict[str, float] = {
     "single": 0.40, "mixture": 0.10, "small": 0.10, "silent": 0.10, "same_type": 0.10,
     "offscreen": 0.10, "silence": 0.05, "noise": 0.05,
 }
-SPLIT_PROPORTIONS = {"train": TRAIN_PROPORTIONS, "test": TEST_PROPORTIONS}
+SPLIT_PROPORTIONS = {"train": TRAIN_PROPORTIONS, "val": TEST_PROPORTIONS, "test": TEST_PROPORTIONS}
 
 # Stream numbers mixed into every seed, so streams never share random numbers.
-STREAMS = {"train": 1, "test": 2, "objects": 3, "scene": 4, "object_sound": 5, "render_object": 6, "plan": 7}
+STREAMS = {"train": 1, "test": 2, "objects": 3, "scene": 4, "object_sound": 5, "render_object": 6, "plan": 7,
+           "val": 8}
 
 
 def sample_rng(seed: int, stream: str, *index: int) -> np.random.Generator:
@@ -87,8 +104,18 @@ class ToyWorld:
 
     @property
     def classes(self) -> list[str]:
-        """Class names, in label order."""
+        """Every class name, in label order (sounding classes first)."""
         return list(CLASS_NAMES)
+
+    @property
+    def sounding_classes(self) -> list[str]:
+        """The classes that can be heard."""
+        return list(SOUNDING_CLASS_NAMES)
+
+    @property
+    def silent_classes(self) -> list[str]:
+        """The classes that are never heard."""
+        return list(SILENT_CLASS_NAMES)
 
     @property
     def catalogue(self) -> tuple[ToyClass, ...]:
@@ -147,7 +174,7 @@ class ToyWorld:
         return finish(image, rng)
 
     def object_sound(self, cls: str, index: int = 0, level: float = 0.1) -> np.ndarray:
-        """One clip of ``cls`` alone (float32, active RMS ``level``, no room noise): a
+        """One clip of sounding class ``cls`` alone (float32, active RMS ``level``, no room noise): a
         class's sound, for listening (``IPython.display.Audio(x, rate=world.sample_rate)``)."""
         rng = sample_rng(self.seed, "object_sound", class_index(cls), index)
         n = int(round(self.duration * self.sample_rate))

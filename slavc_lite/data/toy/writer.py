@@ -7,6 +7,8 @@ Layout (the names of the official files in parentheses)::
     OUT/train/audio/<id>.wav           16 kHz mono, 16-bit PCM, 3 s
     OUT/train/toy_train.txt            train ids, one per line          (vggss_10k.txt)
     OUT/train/scenes.csv               id,kind,classes,n_boxes,audio_classes,visible_classes
+    OUT/val/...                        the validation split, laid out exactly as test/ (it
+                                       picks best.pth; test/ is only for reported numbers)
     OUT/test/frames/<id>.jpg, OUT/test/audio/<id>.wav   every test pair, negatives included
     OUT/test/toy_test.csv              sounding test ids, one per line  (vggss_test.csv)
     OUT/test/toy.json                  [{"file", "class", "classes", "bbox", "kind"}] for the
@@ -54,7 +56,9 @@ from slavc_lite.data.toy.world import SPLIT_PROPORTIONS, ToyWorld
 
 JPEG_QUALITY = 90
 MANIFEST = "toy_world.json"
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
+EVAL_SPLITS = ("val", "test")
+"""Splits written in the official test layout (boxes, lists, non-sounding pairs)."""
 
 
 @dataclass
@@ -78,9 +82,9 @@ class ToyWorldSummary:
         return self.pairs / self.seconds if self.seconds > 0 else float("nan")
 
 
-def world_config(world: ToyWorld, n_train: int, n_test: int) -> dict:
+def world_config(world: ToyWorld, n_train: int, n_test: int, n_val: int = 0) -> dict:
     """The configuration that identifies a world on disk (compared to skip a rewrite)."""
-    return {**world.config(), "counts": {"train": int(n_train), "test": int(n_test)},
+    return {**world.config(), "counts": {"train": int(n_train), "val": int(n_val), "test": int(n_test)},
             "proportions": {s: SPLIT_PROPORTIONS[s] for s in SPLITS}, "classes": list(CLASS_NAMES)}
 
 
@@ -151,20 +155,25 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="toy world", unit="pair")
 
 
-def _write_lists(out: Path, records: dict[str, list[dict]]) -> None:
-    train, test = records["train"], records["test"]
-    (out / "train" / "toy_train.txt").write_text("".join(f"{r['id']}\n" for r in train))
-    sounding = [r for r in test if r["boxes"]]
-    (out / "test" / "toy_test.csv").write_text("".join(f"{r['id']}\n" for r in sounding))
+def _write_eval_lists(folder: Path, records: list[dict]) -> None:
+    """The official test-set files of one evaluation split (see the module docstring)."""
+    sounding = [r for r in records if r["boxes"]]
+    (folder / "toy_test.csv").write_text("".join(f"{r['id']}\n" for r in sounding))
     entries = [{"file": r["id"], "class": " + ".join(dict.fromkeys(r["classes"])),
                 "classes": r["classes"], "bbox": r["boxes"], "kind": r["kind"]} for r in sounding]
-    (out / "test" / "toy.json").write_text(json.dumps(entries))
-    with open(out / "test" / "toy_test_plus_silent.csv", "w", newline="") as f:
+    (folder / "toy.json").write_text(json.dumps(entries))
+    with open(folder / "toy_test_plus_silent.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["video", "audio", "label"])
-        for r in test:
+        for r in records:
             if r["kind"] in NON_SOUNDING_KINDS:
                 w.writerow([r["id"], r["id"], "non-sounding"])
+
+
+def _write_lists(out: Path, records: dict[str, list[dict]]) -> None:
+    (out / "train" / "toy_train.txt").write_text("".join(f"{r['id']}\n" for r in records["train"]))
+    for split in EVAL_SPLITS:
+        _write_eval_lists(out / split, records[split])
     for split in SPLITS:
         with open(out / split / "scenes.csv", "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -177,26 +186,28 @@ def _write_lists(out: Path, records: dict[str, list[dict]]) -> None:
 def write_toy_world(out: str | os.PathLike, n_train: int = 2000, n_test: int = 500, seed: int = 0,
                     workers: int | None = None, overwrite: bool = False, progress: bool = True,
                     image_size: int = 224, sample_rate: int = 16000, duration: float = 3.0,
-                    verbose: bool = True) -> ToyWorldSummary:
-    """Generate ``n_train`` + ``n_test`` pairs into ``out`` (official layout, see the module
+                    verbose: bool = True, n_val: int = 300) -> ToyWorldSummary:
+    """Generate ``n_train`` + ``n_val`` + ``n_test`` pairs into ``out`` (official layout, see the module
     docstring). ``workers``: processes (default ``os.cpu_count()``; 1 runs in this process).
 
     Returns a :class:`ToyWorldSummary`; ``skipped=True`` when ``out`` already held this world.
     Raises ``FileExistsError`` when ``out`` holds something else and ``overwrite`` is False.
     """
-    if n_train < 0 or n_test < 0:
-        raise ValueError(f"n_train and n_test must be >= 0, got {n_train} and {n_test}")
+    if n_train < 0 or n_val < 0 or n_test < 0:
+        raise ValueError(f"n_train, n_val and n_test must be >= 0, got {n_train}, {n_val} and {n_test}")
     out = Path(out).resolve()
     world = ToyWorld(seed, image_size, sample_rate, duration)
-    config = world_config(world, n_train, n_test)
-    plans = {"train": world.split_kinds("train", n_train), "test": world.split_kinds("test", n_test)}
+    config = world_config(world, n_train, n_test, n_val)
+    sizes = {"train": n_train, "val": n_val, "test": n_test}
+    plans = {split: world.split_kinds(split, sizes[split]) for split in SPLITS}
     counts = {s: world.split_counts(s, len(plans[s])) for s in SPLITS}
     workers = max(1, int(workers or os.cpu_count() or 1))
 
     if out.exists():
         manifest = read_manifest(out)
         if manifest is not None and _same_config(manifest, config):
-            msg = f"{out} already holds this toy world (seed {seed}, {n_train} train, {n_test} test): skipped"
+            msg = (f"{out} already holds this toy world (seed {seed}, {n_train} train, {n_val} val, "
+                   f"{n_test} test): skipped")
             if verbose:
                 print(msg)
             return ToyWorldSummary(out, counts, skipped=True, workers=workers, message=msg, config=config)
@@ -231,7 +242,8 @@ def write_toy_world(out: str | os.PathLike, n_train: int = 2000, n_test: int = 5
         finally:
             if bar is not None:
                 bar.close()
-        records = {"train": results[:n_train], "test": results[n_train:]}
+        records = {"train": results[:n_train], "val": results[n_train:n_train + n_val],
+                   "test": results[n_train + n_val:]}
         _write_lists(tmp, records)
         manifest = {**config, "format": "slavc-lite toy world", "kinds": counts,
                     "n_sounding_test": sum(1 for r in records["test"] if r["boxes"]),
@@ -249,4 +261,4 @@ def write_toy_world(out: str | os.PathLike, n_train: int = 2000, n_test: int = 5
         raise
     seconds = time.perf_counter() - start
     return ToyWorldSummary(out, counts, seconds=seconds, workers=workers, config=config,
-                           message=f"wrote {n_train + n_test} pairs to {out}")
+                           message=f"wrote {n_train + n_val + n_test} pairs to {out}")
