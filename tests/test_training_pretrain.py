@@ -3,6 +3,7 @@ re-estimated BatchNorm statistics, and a pretraining that continues after an int
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -84,3 +85,41 @@ def test_batch_norm_momentum_is_set_on_every_layer():
     assert {m.momentum for m in layers} == {0.1}
     with pytest.raises(ValueError, match="BatchNorm momentum"):
         set_batch_norm_momentum(model, 0.0)
+
+
+def test_cell_labels_follow_the_object_mask():
+    from slavc_lite.data.toy.objects import CELL_COVERAGE, cell_labels
+
+    mask = np.zeros((224, 224), np.uint8)
+    mask[0:64, 0:64] = 1  # cells (0, 0), (0, 1), (1, 0), (1, 1) fully covered
+    mask[64:64 + int(32 * CELL_COVERAGE) + 1, 0:32] = 1  # cell (2, 0) covered just above the threshold
+    cells = cell_labels(mask, label=4, background=20)
+    assert cells.shape == (7, 7) and cells.dtype == np.int64
+    assert (cells[:2, :2] == 4).all() and cells[2, 0] == 4
+    assert (cells == 4).sum() == 5 and (cells == 20).sum() == 44
+
+
+def test_object_dataset_with_cell_targets_matches_the_drawn_object():
+    from slavc_lite.data.toy import CLASS_NAMES, ToyObjectDataset
+    from slavc_lite.data.toy.objects import render_object_image
+
+    image, label, cells = ToyObjectDataset(3, seed=2, cell_targets=True)[1]
+    _, same_label, mask = render_object_image(1, 2, with_mask=True)
+    assert label == same_label and cells.shape == (7, 7)
+    assert set(cells.unique().tolist()) <= {label, len(CLASS_NAMES)} and (cells == label).any()
+    with pytest.raises(ValueError, match="transform"):
+        ToyObjectDataset(3, cell_targets=True, transform=lambda im: im)
+
+
+def test_image_trunk_lr_scale_sets_the_trunk_group(tmp_path):
+    from slavc_lite.training.config import preset
+    from slavc_lite.training.schedule import set_learning_rate
+
+    config = preset("cpu-toy").with_overrides({"optim.image_trunk_lr_scale": 0.1})
+    assert config.optim.image_trunk_lr_scale == 0.1
+    with pytest.raises(Exception, match="image_trunk_lr_scale"):
+        preset("cpu-toy").with_overrides({"optim.image_trunk_lr_scale": -1.0}).validate()
+    optimizer = torch.optim.Adam([{"params": [torch.nn.Parameter(torch.zeros(1))]},
+                                  {"params": [torch.nn.Parameter(torch.zeros(1))], "lr_scale": 0.1}], lr=1.0)
+    set_learning_rate(optimizer, 2e-3)
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([2e-3, 2e-4])

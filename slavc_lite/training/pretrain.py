@@ -4,7 +4,16 @@ SLAVC's image encoder starts from an ImageNet classifier, and its OGL map (revie
 from an ImageNet network that is never fine-tuned: object knowledge learnt with labels, on
 another dataset. Offline, :class:`~slavc_lite.data.toy.ToyObjectDataset` plays ImageNet's part:
 this module trains the visual trunk (``build_image_encoder(backbone)``) plus a linear classifier
-on global-average-pooled features to tell the toy classes apart, then saves the trunk alone as
+on global-average-pooled features to tell the toy classes apart (all of them, the never-sounding
+ones included) and, with ``run.pretrain_cells`` (an option, off in every preset), a
+1x1-convolution classifier of every cell of the 7 x 7 feature map (object class or background,
+from the drawn object's mask, :func:`slavc_lite.data.toy.objects.cell_labels`); the loss is then
+the sum of the two cross-entropies. Why one might want the cells: SLAVC's maps compare the
+*direction* of each cell's feature with the audio's (cosines of L2-normalised features), and
+ImageNet's networks have features that change from object to background (the reason class
+activation maps work, Zhou et al., CVPR 2016); global pooling alone does not ask for that. On
+the ``cpu-toy`` recipe (one seed) it did not improve the SLAVC map, so it stays an option for
+experiments. Then it saves the trunk alone as
 a plain state dict (torchvision's key names, no classifier) at ``RUN/pretrain/object_net.pth``,
 so that ``build_image_encoder(backbone, weights=<that file>)`` and ``SLAVC(image_weights=<that
 file>)`` load it as they load ImageNet weights.
@@ -48,15 +57,24 @@ _HELD_OUT_SEED_OFFSET = 7919  # the held-out objects' seed: run seed + this (nev
 
 
 class ObjectClassifier(nn.Module):
-    """The visual trunk (``trunk``) + global average pooling + a linear layer over the classes."""
+    """The visual trunk (``trunk``) + global average pooling + a linear layer over the classes,
+    and ``cells``: a 1x1 convolution that classifies every cell of the feature map (the classes
+    plus background, label ``n_classes``)."""
 
     def __init__(self, backbone: str, n_classes: int) -> None:
         super().__init__()
         self.trunk = build_image_encoder(backbone, None)
         self.head = nn.Linear(self.trunk.out_channels, n_classes)
+        self.cells = nn.Conv2d(self.trunk.out_channels, n_classes + 1, kernel_size=1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Image-level logits ``[B, n_classes]``."""
         return self.head(self.trunk(images).mean(dim=(2, 3)))
+
+    def both(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image-level logits and cell logits ``[B, n_classes + 1, h, w]`` from one trunk pass."""
+        features = self.trunk(images)
+        return self.head(features.mean(dim=(2, 3))), self.cells(features)
 
 
 @dataclass
@@ -84,7 +102,7 @@ def _accuracy(model: nn.Module, loader: DataLoader, device: torch.device, precis
               layout: torch.memory_format) -> float:
     model.eval()
     correct = total = 0
-    for images, labels in loader:
+    for images, labels, *_ in loader:
         with autocast(precision):
             logits = model(images.to(device).contiguous(memory_format=layout))
         correct += int((logits.argmax(1).cpu() == labels).sum())
@@ -137,7 +155,8 @@ def pretrain_object_net(
     set_batch_norm_momentum(model, config.model.bn_momentum)
     optimizer = torch.optim.Adam(model.parameters(), lr=run.pretrain_lr)
     scaler = make_grad_scaler(precision)
-    objects = ToyObjectDataset(run.pretrain_samples * run.pretrain_epochs, seed=seed)
+    objects = ToyObjectDataset(run.pretrain_samples * run.pretrain_epochs, seed=seed,
+                               cell_targets=run.pretrain_cells)
     n_held_out = min(HELD_OUT_SAMPLES, run.pretrain_samples)
     held_out = _loader(ToyObjectDataset(n_held_out, seed=seed + _HELD_OUT_SEED_OFFSET),
                        max(run.pretrain_batch_size, 64), False, seed, config.data.workers)
@@ -165,12 +184,17 @@ def pretrain_object_net(
                        unit="batch", leave=False)
         loss_sum, correct, seen = 0.0, 0, 0
         epoch_start = time.perf_counter()
-        for images, labels in loader:
+        for images, labels, *cells in loader:
             images = images.to(device, non_blocking=True).contiguous(memory_format=layout)
             labels = labels.to(device, non_blocking=True)
             with autocast(precision):
-                logits = model(images)
-                loss = F.cross_entropy(logits.float(), labels)
+                if cells:
+                    logits, cell_logits = model.both(images)
+                    loss = (F.cross_entropy(logits.float(), labels)
+                            + F.cross_entropy(cell_logits.float(), cells[0].to(device, non_blocking=True)))
+                else:
+                    logits = model(images)
+                    loss = F.cross_entropy(logits.float(), labels)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

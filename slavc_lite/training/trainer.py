@@ -183,8 +183,16 @@ class Trainer:
         self.channels_last = run.channels_last and self.device.type in ("cuda", "cpu")
         model = model.to(self.device, memory_format=torch.channels_last if self.channels_last else None)
         self.model = model.train()
+        scale = self.config.optim.image_trunk_lr_scale
+        if scale == 0:
+            model.imgnet.requires_grad_(False)  # frozen: no gradient, no optimizer state
+        trunk = {id(p) for p in model.imgnet.parameters()}
         params = [p for p in model.parameters() if p.requires_grad]  # official: the online networks
-        self.optimizer = torch.optim.Adam(params, lr=self.config.optim.lr,
+        groups = [{"params": [p for p in params if id(p) not in trunk]}]
+        if scale > 0:
+            groups.append({"params": [p for p in params if id(p) in trunk],
+                           "lr": self.config.optim.lr * scale, "lr_scale": scale})
+        self.optimizer = torch.optim.Adam(groups, lr=self.config.optim.lr,
                                           weight_decay=self.config.optim.weight_decay)
         self.scaler = make_grad_scaler(self.precision)
         step_model: nn.Module = model
