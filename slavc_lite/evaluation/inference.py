@@ -16,7 +16,15 @@ cIoU of the relative prediction (top 50% of the min-max normalised map,
 (mean of the top quarter, :func:`slavc_lite.maps.confidence`), the number of boxes and the
 ground-truth area ``gt.sum()``. We also keep the cIoU of the absolute prediction (threshold
 0.5, :func:`slavc_lite.maps.absolute_prediction`) and the maximum of each map, which the
-negative-audio analysis needs (:mod:`slavc_lite.evaluation.negative_audio`).
+negative-audio analysis needs (:mod:`slavc_lite.evaluation.negative_audio`), and two views
+of our own that the official evaluator does not record:
+
+* the **pointing game** (Zhang et al., "Top-down neural attention by excitation backprop",
+  ECCV 2016): whether the map's maximum (first one in row-major order on ties) falls inside
+  a ground-truth box (:func:`pointing_hits`);
+* the **contrast** on the map's own scale (the official fixed [0, 1] scale for SLAVC, OGL and
+  VSL): the map's mean inside the ground-truth boxes minus its mean outside them
+  (:func:`inside_outside_contrast`); a map with contrast 0.02 is one colour on screen.
 
 :meth:`TestSetScores.table` turns the arrays into the official table with
 :func:`slavc_lite.metrics.summary`.
@@ -42,7 +50,9 @@ __all__ = [
     "TestSetScores",
     "batch_cious",
     "compute_maps",
+    "inside_outside_contrast",
     "iterate_batches",
+    "pointing_hits",
     "relative_masks",
     "score_test_set",
 ]
@@ -76,6 +86,10 @@ class TestSetScores:
         absolute_shares: ``{map name: [N]}`` share of the pixels the absolute prediction marks
             positive (with negative audio a map should mark none).
         peaks: ``{map name: [N]}`` maximum value of each map.
+        pointing: ``{map name: [N]}`` 1.0 when the map's maximum is inside a box, 0.0 when
+            not, NaN for a pair without boxes (:func:`pointing_hits`).
+        contrasts: ``{map name: [N]}`` mean inside the boxes minus mean outside them, NaN
+            without boxes or without outside (:func:`inside_outside_contrast`).
         alpha: the VSL weight, or None without VSL.
         heatmaps: ``{map name: float16 [N, 224, 224]}`` when kept (``keep_maps=True``).
         skipped: samples that could not be loaded (``on_error="skip"`` datasets).
@@ -91,6 +105,8 @@ class TestSetScores:
     absolute_cious: dict[str, np.ndarray] = field(default_factory=dict)
     absolute_shares: dict[str, np.ndarray] = field(default_factory=dict)
     peaks: dict[str, np.ndarray] = field(default_factory=dict)
+    pointing: dict[str, np.ndarray] = field(default_factory=dict)
+    contrasts: dict[str, np.ndarray] = field(default_factory=dict)
     alpha: float | None = None
     absolute_threshold: float = 0.5
     heatmaps: dict[str, np.ndarray] | None = None
@@ -137,7 +153,8 @@ class TestSetScores:
             indices=self.indices[idx], n_boxes=self.n_boxes[idx], areas=self.areas[idx],
             cious=pick(self.cious), confidences=pick(self.confidences),
             absolute_cious=pick(self.absolute_cious), absolute_shares=pick(self.absolute_shares),
-            peaks=pick(self.peaks), alpha=self.alpha,
+            peaks=pick(self.peaks), pointing=pick(self.pointing), contrasts=pick(self.contrasts),
+            alpha=self.alpha,
             absolute_threshold=self.absolute_threshold,
             heatmaps=None if self.heatmaps is None else pick(self.heatmaps), skipped=list(self.skipped),
         )
@@ -153,6 +170,9 @@ class TestSetScores:
                 row[f"{name}_confidence"] = float(self.confidences[name][i])
                 if name in self.peaks:
                     row[f"{name}_peak"] = float(self.peaks[name][i])
+                if name in self.pointing:
+                    row[f"{name}_pointing"] = _finite_or_none(self.pointing[name][i])
+                    row[f"{name}_contrast"] = _finite_or_none(self.contrasts[name][i])
             rows.append(row)
         return rows
 
@@ -221,6 +241,30 @@ def batch_cious(pred_masks: torch.Tensor, gt_maps: torch.Tensor) -> np.ndarray:
     ciou = torch.where(union != 0, inter / torch.where(union != 0, union, 1.0),
                        torch.full_like(inter, float("nan")))
     return ciou.numpy()
+
+
+def pointing_hits(scores: torch.Tensor, gt_maps: torch.Tensor) -> np.ndarray:
+    """Pointing game per sample: 1.0 when the maximum of ``scores[b]`` (the first one in
+    row-major order, as ``argmax`` picks) lies where ``gt_maps[b] > 0``, else 0.0; NaN where
+    the ground truth is empty (no box to point at)."""
+    flat_gt = gt_maps.flatten(1).to(scores.device)
+    at_max = scores.flatten(1).argmax(1, keepdim=True)
+    hit = (flat_gt.gather(1, at_max).squeeze(1) > 0).double().cpu().numpy()
+    hit[(flat_gt > 0).sum(1).cpu().numpy() == 0] = np.nan
+    return hit
+
+
+def inside_outside_contrast(scores: torch.Tensor, gt_maps: torch.Tensor) -> np.ndarray:
+    """Per sample: mean of ``scores`` where ``gt_maps > 0`` minus its mean elsewhere (on the
+    map's own scale); NaN when either region is empty."""
+    inside = (gt_maps.flatten(1) > 0).to(scores.device).double()
+    values = scores.flatten(1).double()
+    n_in, n_out = inside.sum(1), (1 - inside).sum(1)
+    mean_in = (values * inside).sum(1) / n_in.clamp(min=1)
+    mean_out = (values * (1 - inside)).sum(1) / n_out.clamp(min=1)
+    out = (mean_in - mean_out).cpu().numpy()
+    out[((n_in == 0) | (n_out == 0)).cpu().numpy()] = np.nan
+    return out
 
 
 def _check_test_mode(dataset) -> None:
@@ -369,6 +413,8 @@ def score_test_set(
     abs_shares: dict[str, list[np.ndarray]] = {}
     confs: dict[str, list[np.ndarray]] = {}
     peaks: dict[str, list[np.ndarray]] = {}
+    pointing: dict[str, list[np.ndarray]] = {}
+    contrasts: dict[str, list[np.ndarray]] = {}
     kept: dict[str, list[np.ndarray]] = {}
     skipped: list = []
 
@@ -406,6 +452,8 @@ def score_test_set(
                     confs.setdefault(name, []).append(M.confidence(scores).cpu().numpy().astype(np.float64))
                     peaks.setdefault(name, []).append(
                         scores.flatten(1).max(1).values.cpu().numpy().astype(np.float64))
+                    pointing.setdefault(name, []).append(pointing_hits(scores, gt))
+                    contrasts.setdefault(name, []).append(inside_outside_contrast(scores, gt))
                     if keep_maps is True or (keep_maps and name in keep_maps):
                         kept.setdefault(name, []).append(scores.cpu().numpy().astype(np.float16))
                 if on_batch is not None:
@@ -425,6 +473,7 @@ def score_test_set(
         ids=ids, audio_ids=audio_ids, indices=np.concatenate(indices), n_boxes=np.concatenate(n_boxes),
         areas=np.concatenate(areas), cious=cat(cious), confidences=cat(confs),
         absolute_cious=cat(abs_cious), absolute_shares=cat(abs_shares), peaks=cat(peaks),
+        pointing=cat(pointing), contrasts=cat(contrasts),
         alpha=float(alpha) if object_net is not None else None, absolute_threshold=float(absolute_threshold),
         heatmaps=cat(kept) if keep_maps else None, skipped=skipped,
     )

@@ -30,7 +30,7 @@ from torch import nn
 from slavc_lite.errors import WeightsUnavailableError
 from slavc_lite.evaluation import report as rep
 from slavc_lite.evaluation.baselines import BASELINES, CENTER_SIGMA, RANDOM_SEED, baseline_maps
-from slavc_lite.evaluation.hard_cases import hard_case_tables
+from slavc_lite.evaluation.hard_cases import hard_case_tables, single_scene_groups
 from slavc_lite.evaluation.inference import TestSetScores, score_test_set
 from slavc_lite.evaluation.negative_audio import (
     NEGATIVE_KINDS,
@@ -245,7 +245,8 @@ def evaluate(
     if hard_cases or (hard_cases is None and testset in TOY_TEST_SETS):
         if not info.kinds:
             raise ValueError(f"the hard-case table needs toy scene kinds; {testset} has none")
-        hard = hard_case_tables(scores, info.kinds)
+        groups = single_scene_groups(info.kinds, info.visible_classes, info.audio_classes)
+        hard = hard_case_tables(scores, info.kinds, groups=groups)
     negatives = None
     if negative_audio and scores.sounding.any():
         negatives = score_negative_audio(model, dataset, scores, info=info, object_net=object_net,

@@ -92,7 +92,9 @@ def _label(name: str, alpha: Any) -> str:
 
 def _hard_case_section(hard_cases: Mapping[str, Any]) -> list[str]:
     lines = ["## Hard cases (toy world)", "",
-             "Per scene kind (`scenes.csv`). With boxes: mean cIoU, AUC, share with cIoU >= 0.5. "
+             "Per scene kind (`scenes.csv`). With boxes: mean cIoU, AUC, share with cIoU >= 0.5, "
+             "pointing game (share of maps whose maximum is in a box) and median contrast (mean "
+             "inside the boxes minus mean outside, on the map's own scale). "
              "Always: mean confidence and the share of confident predictions (confidence >= the "
              "stated threshold, the map's max-F1 operating point); without boxes every confident "
              "prediction is a false positive. The tables of the baselines are in metrics.json.", ""]
@@ -101,10 +103,11 @@ def _hard_case_section(hard_cases: Mapping[str, Any]) -> list[str]:
             continue
         lines += [f"### {name} (confidence threshold {_fmt_value(table['confidence_threshold'])})", ""]
         rows = [[kind, _fmt(r["n"]), _fmt(r["has_boxes"]), _fmt(r.get("cIoU")), _fmt(r.get("AUC")),
-                 _fmt(r.get("cIoU@0.5")), _fmt(r["confidence"]), _fmt(r["confident_share"]),
+                 _fmt(r.get("cIoU@0.5")), _fmt(r.get("pointing")), _fmt(r.get("contrast")),
+                 _fmt(r["confidence"]), _fmt(r["confident_share"]),
                  _fmt(r.get("false_positive_rate"))] for kind, r in table["rows"].items()]
-        lines += _table(["kind", "n", "boxes", "cIoU", "AUC", "cIoU@0.5", "mean conf.", "confident",
-                         "false-positive rate"], rows)
+        lines += _table(["kind", "n", "boxes", "cIoU", "AUC", "cIoU@0.5", "pointing", "contrast",
+                         "mean conf.", "confident", "false-positive rate"], rows)
         lines.append("")
     return lines
 

@@ -1,0 +1,146 @@
+"""Our views beside the official metrics (pointing game, inside/outside contrast, the single-scene
+groups), the key figures of a report, the toy recipe's targets, and the README's generated results."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from slavc_lite.evaluation import hard_case_table, score_test_set
+from slavc_lite.evaluation.hard_cases import SINGLE_GROUPS, single_scene_groups
+from slavc_lite.evaluation.inference import inside_outside_contrast, pointing_hits
+from slavc_lite.evaluation.key_figures import TARGETS, key_figures, spread, toy_targets
+from slavc_lite.evaluation.results_page import BEGIN, END, readme_block, render_results, update_readme
+from slavc_lite.evaluation.testsets import load_test_set, read_toy_scenes
+from tests.test_evaluation_support import tiny_model, tiny_object_net, write_world
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_pointing_hits_by_hand():
+    scores = torch.zeros(3, 4, 4)
+    gt = torch.zeros(3, 4, 4)
+    gt[:, 1:3, 1:3] = 1
+    scores[0, 2, 2] = 1.0  # maximum inside
+    scores[1, 0, 3] = 1.0  # maximum outside
+    gt[2] = 0  # no box
+    hits = pointing_hits(scores, gt)
+    assert hits[0] == 1.0 and hits[1] == 0.0 and math.isnan(hits[2])
+    flat = torch.zeros(1, 4, 4)  # ties: argmax takes the first pixel, (0, 0), outside the box
+    assert pointing_hits(flat, gt[:1]) == [0.0]
+
+
+def test_inside_outside_contrast_by_hand():
+    gt = torch.zeros(2, 4, 4)
+    gt[:, :2, :] = 1  # top half
+    scores = torch.full((2, 4, 4), 0.2)
+    scores[0, :2] = 0.8  # 0.8 inside, 0.2 outside
+    out = inside_outside_contrast(scores, gt)
+    assert out[0] == pytest.approx(0.6) and out[1] == pytest.approx(0.0)
+    full = torch.ones(1, 4, 4)
+    assert math.isnan(inside_outside_contrast(scores[:1], full)[0])
+    assert math.isnan(inside_outside_contrast(scores[:1], torch.zeros(1, 4, 4))[0])
+
+
+def test_single_scene_groups():
+    kinds = {"a": "single", "b": "single", "c": "silent"}
+    visible = {"a": frozenset({"bell"}), "b": frozenset({"bell", "vase"}), "c": frozenset({"bell", "vase"})}
+    heard = {"a": frozenset({"bell"}), "b": frozenset({"bell"}), "c": frozenset({"bell"})}
+    assert single_scene_groups(kinds, visible, heard) == {"a": SINGLE_GROUPS[1], "b": SINGLE_GROUPS[0]}
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    world = write_world(tmp_path_factory.mktemp("key_figures") / "toy")
+    dataset = load_test_set(world, "toy_plus_silent")
+    return world, score_test_set(tiny_model(), dataset, object_net=tiny_object_net(), alpha=0.9, batch_size=8)
+
+
+def test_hard_case_rows_hold_pointing_contrast_and_groups(scored):
+    world, scores = scored
+    info = read_toy_scenes(world / "test" / "scenes.csv")
+    groups = single_scene_groups(info.kinds, info.visible_classes, info.audio_classes)
+    table = hard_case_table(scores, info.kinds, "slavc", groups=groups)
+    rows = table["rows"]
+    singles = [i for i, s in enumerate(scores.ids) if info.kinds[s] == "single"]
+    assert sum(rows[g]["n"] for g in SINGLE_GROUPS if g in rows) == rows["single"]["n"] == len(singles)
+    assert rows["single"]["pointing"] == pytest.approx(np.nanmean(scores.pointing["slavc"][singles]))
+    assert rows["single"]["contrast"] == pytest.approx(np.nanmedian(scores.contrasts["slavc"][singles]))
+    assert "pointing" not in rows.get("silence", {})
+
+
+def _report(slavc=(0.45, 0.6, 0.9, 0.2), ogl=(0.40, 0.4, 0.6, 0.08)) -> dict:
+    def entry(c, ap, p, k):
+        return {
+            "tables": {"all": {"cIoU": c, "AP": ap}},
+            "rows": {"single+silent": {"pointing": p}, "single": {"contrast": k}},
+        }
+
+    maps = {
+        "slavc": entry(*slavc),
+        "ogl": entry(*ogl),
+        "center": entry(0.34, 0.0, 0.6, 0.27),
+        "random": entry(0.2, 0.01, 0.2, 0.0),
+    }
+    return {
+        "tables": {m: e["tables"] for m, e in maps.items()},
+        "hard_cases": {m: {"rows": e["rows"]} for m, e in maps.items()},
+    }
+
+
+def test_key_figures_and_targets():
+    figures = key_figures(_report())
+    assert figures["slavc.cIoU"] == 0.45 and figures["ogl.AP"] == 0.4
+    assert figures["slavc.pointing_single_silent"] == 0.9 and figures["center.contrast_single"] == 0.27
+    rows = toy_targets([figures, figures, figures])
+    assert len(rows) == len(TARGETS) and all(r["met"] for r in rows)
+    weak = key_figures(_report(slavc=(0.41, 0.45, 0.7, 0.1)))
+    failed = {r["name"] for r in toy_targets([figures, weak, weak]) if not r["met"]}
+    assert "SLAVC AP > OGL" not in failed  # 0.45 > 0.40 in every seed
+    assert {
+        "median SLAVC AP >= OGL + 0.10",
+        "pointing game, single + silent >= 0.8",
+        "median contrast on single scenes >= 0.15",
+        "median SLAVC cIoU >= centre + 0.06",
+    } <= failed
+    s = spread([1.0, 2.0, 4.0])
+    assert (
+        s["median"] == 2.0 and s["min"] == 1.0 and s["max"] == 4.0 and s["std"] == pytest.approx(1.5275, 1e-4)
+    )
+
+
+def test_results_page_renders_and_updates_a_readme(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    figures = key_figures(_report())
+    seeds = {
+        "seeds": [0, 1],
+        "runs": [
+            {
+                "seed": s,
+                "figures": figures,
+                "times": {"pretrain_s": 80.0, "train_s": 300.0, "evaluate_s": 30.0},
+            }
+            for s in (0, 1)
+        ],
+        "over_seeds": {k: spread([v, v]) for k, v in figures.items()},
+        "targets": toy_targets([figures, figures]),
+    }
+    (results / "toy_seeds.json").write_text(json.dumps(seeds))
+    text = render_results(results)
+    assert text.startswith(BEGIN) and text.endswith(END) and "0.450" in text and "**no**" not in text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{BEGIN}\nold\n{END}\n\nafter\n")
+    assert update_readme(readme, results) and not update_readme(readme, results)
+    assert readme_block(readme.read_text()) == text and readme.read_text().endswith("\nafter\n")
+
+
+def test_readme_results_are_the_committed_results():
+    """The README's results block is exactly what the committed results/ files render to: a
+    number typed into the block, or a results file changed without regenerating, fails here."""
+    assert readme_block((ROOT / "README.md").read_text()) == render_results(ROOT / "results")
