@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check slavc_lite tests benchmarks assets notebooks
+	$(BIN)/ruff check slavc_lite tests benchmarks experiments assets notebooks
 
 test: lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

@@ -1,0 +1,159 @@
+"""The ``cpu-toy`` recipe from nothing with several seeds: key figures, spread, targets.
+
+For each seed: the object pretraining and the SLAVC training of the ``cpu-toy`` preset with
+``run.seed`` set (the toy world itself is the same for every seed, the one ``make run``
+writes), then the evaluation on the toy test split (:func:`slavc_lite.evaluation.evaluate_run`,
+VSL at the official extended-benchmark alpha 0.9). It prints one ``name: value`` line per key
+figure and seed, the median, mean and spread over seeds, each target of
+:data:`slavc_lite.evaluation.key_figures.TARGETS` with ``met: yes/no``, and the stage times;
+everything also goes to ``OUT/summary.json`` (the README's seed table is generated from it,
+``python -m slavc_lite.evaluation.results_page``).
+
+``--repeat`` trains the first seed a second time into another folder and reports whether the
+two ``metrics.json`` are identical (determinism on one machine). ``--reuse RUN`` takes a finished
+run folder (e.g. ``runs/cpu-toy``, which ``make run`` trains with the preset's seed 0) for the seed
+whose configuration it holds exactly, instead of training that seed again.
+
+    python experiments/toy_seeds.py [--seeds 0 1 2] [--data data/toy] [--runs runs/seeds]
+                                    [--out build/seeds] [--repeat] [--reuse runs/cpu-toy]
+
+About 9 minutes a seed on 2 CPU cores. Finished runs are reused (delete their folder to retrain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from slavc_lite.data.toy import write_toy_world
+from slavc_lite.evaluation import evaluate_run
+from slavc_lite.evaluation.key_figures import key_figures, spread, toy_targets
+from slavc_lite.evaluation.report import JSON_FILE
+from slavc_lite.training import TrainConfig, preset, train
+from slavc_lite.training.layout import RunLayout
+from slavc_lite.tutorial import TOY_FULL
+
+
+def _say(name: str, value: object) -> None:
+    print(f"{name}: {value}", flush=True)
+
+
+def seed_config(seed: int, data: Path) -> TrainConfig:
+    """The ``cpu-toy`` preset with ``run.seed`` and the toy world at ``data``."""
+    return preset("cpu-toy").with_overrides(
+        {
+            "run.seed": seed,
+            "data.toy_root": str(data),
+            "data.toy_train": TOY_FULL["n_train"],
+            "data.toy_val": TOY_FULL["n_val"],
+            "data.toy_test": TOY_FULL["n_test"],
+        }
+    )
+
+
+def reusable(run: Path, config: TrainConfig) -> bool:
+    """Whether ``run`` is a finished run of exactly ``config`` (the data folder compared resolved)."""
+    layout = RunLayout(run)
+    if not layout.is_finished():
+        return False
+    saved = TrainConfig.from_json(layout.config)
+    differences = saved.differences(config)
+    same_root = Path(saved.data.toy_root).resolve() == Path(config.data.toy_root).resolve()
+    return not differences or (differences == ["data.toy_root"] and same_root)
+
+
+def run_seed(seed: int, data: Path, run_dir: Path, eval_dir: Path) -> dict:
+    """Train (or reuse) and evaluate one seed; returns its key figures and stage times."""
+    config = seed_config(seed, data)
+    layout = RunLayout(run_dir)
+    if not layout.is_finished():
+        started = layout.config.is_file()
+        train(None if started else config, run_dir, resume=started, progress=False)
+    summary = layout.read_summary()
+    start = time.perf_counter()
+    evaluate_run(run_dir, data, eval_dir, progress=False)
+    eval_seconds = time.perf_counter() - start
+    report = json.loads((eval_dir / JSON_FILE).read_text())
+    pretrain = json.loads(layout.pretrain_summary.read_text())
+    times = {
+        "pretrain_s": float(pretrain.get("seconds", float("nan"))),
+        "train_s": float(summary.get("train_seconds", float("nan"))),
+        "run_wall_s": float(summary.get("wall_seconds_this_process", float("nan"))),
+        "evaluate_s": round(eval_seconds, 1),
+    }
+    return {
+        "seed": seed,
+        "best_epoch": summary.get("best_epoch"),
+        "figures": key_figures(report),
+        "times": times,
+        "metrics_json": str(eval_dir / JSON_FILE),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--data", type=Path, default=Path("data/toy"))
+    parser.add_argument("--runs", type=Path, default=Path("runs/seeds"))
+    parser.add_argument("--out", type=Path, default=Path("build/seeds"))
+    parser.add_argument("--repeat", action="store_true", help="train the first seed twice and compare")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="finished run folders to use for the seed whose exact configuration they hold",
+    )
+    args = parser.parse_args(argv)
+
+    write_toy_world(args.data, progress=False, verbose=False, **TOY_FULL)
+    results = []
+    for seed in args.seeds:
+        run_dir = next(
+            (r for r in args.reuse if reusable(r, seed_config(seed, args.data))), args.runs / f"seed-{seed}"
+        )
+        _say(f"seed{seed}.run", run_dir)
+        r = run_seed(seed, args.data, run_dir, args.out / f"seed-{seed}")
+        results.append(r)
+        for k, v in r["figures"].items():
+            _say(f"seed{seed}.{k}", f"{v:.3f}")
+        for k, v in r["times"].items():
+            _say(f"seed{seed}.{k}", f"{v:.0f}")
+    figures = sorted(results[0]["figures"])
+    over_seeds = {k: spread([r["figures"][k] for r in results]) for k in figures}
+    for k, s in over_seeds.items():
+        _say(
+            k,
+            f"median {s['median']:.3f}, mean {s['mean']:.3f}, std {s['std']:.3f}, "
+            f"range {s['min']:.3f}-{s['max']:.3f}",
+        )
+    targets = toy_targets([r["figures"] for r in results])
+    for t in targets:
+        _say(f"target {t['name']}", f"{'yes' if t['met'] else 'no'} ({t['value']:.3f} vs {t['needed']:.3f})")
+    record = {"seeds": args.seeds, "runs": results, "over_seeds": over_seeds, "targets": targets}
+    if args.repeat:
+        seed = args.seeds[0]
+        again = run_seed(seed, args.data, args.runs / f"seed-{seed}-again", args.out / f"seed-{seed}-again")
+        first = json.loads(Path(results[0]["metrics_json"]).read_text())
+        second = json.loads(Path(again["metrics_json"]).read_text())
+        first.pop("config", None)
+        second.pop("config", None)
+        same = first == second
+        diff = max(abs(results[0]["figures"][k] - again["figures"][k]) for k in figures)
+        record["repeat"] = {"seed": seed, "identical_metrics": same, "max_key_figure_difference": diff}
+        _say("repeat.identical_metrics", "yes" if same else "no")
+        _say("repeat.max_key_figure_difference", f"{diff:.6f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / ".summary.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, args.out / "summary.json")
+    _say("summary", args.out / "summary.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
