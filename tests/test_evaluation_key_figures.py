@@ -102,12 +102,9 @@ def test_key_figures_and_targets():
     weak = key_figures(_report(slavc=(0.41, 0.45, 0.7, 0.1)))
     failed = {r["name"] for r in toy_targets([figures, weak, weak]) if not r["met"]}
     assert "SLAVC AP > OGL" not in failed  # 0.45 > 0.40 in every seed
-    assert {
-        "median SLAVC AP >= OGL + 0.10",
-        "pointing game, single + silent >= 0.8",
-        "median contrast on single scenes >= 0.15",
-        "median SLAVC cIoU >= centre + 0.06",
-    } <= failed
+    assert {"median SLAVC AP >= OGL + 0.10", "pointing game, single + silent >= 0.8",
+            "median contrast on single scenes >= 0.15"} <= failed
+    assert "median SLAVC cIoU >= centre + 0.06" not in failed  # median 0.41 >= 0.34 + 0.06
     s = spread([1.0, 2.0, 4.0])
     assert (
         s["median"] == 2.0 and s["min"] == 1.0 and s["max"] == 4.0 and s["std"] == pytest.approx(1.5275, 1e-4)

@@ -413,7 +413,7 @@ def test_object_dataset():
     ds = ToyObjectDataset(25, seed=0)
     assert len(ds) == 25 and ds.classes == list(CLASS_NAMES)
     x, y = ds[13]
-    assert x.shape == (3, 224, 224) and x.dtype == torch.float32 and y == 3
+    assert x.shape == (3, 224, 224) and x.dtype == torch.float32 and y == 13
     assert torch.equal(x, ToyObjectDataset(25, seed=0)[13][0])
     assert not torch.equal(x, ToyObjectDataset(25, seed=1)[13][0])
     raw, y_raw = ToyObjectDataset(25, seed=0, raw=True)[13]
