@@ -1,7 +1,8 @@
 """What the notebooks share: quick mode, folders, the device, the toy world, the best weights at hand.
 
-Every chapter starts with the same setup cell (:data:`SETUP_CELL`), which installs the package on
-Colab (keeping Colab's own torch) and then calls :func:`setup`.
+Every chapter starts with the same setup cell (:data:`SETUP_CELL`), which on Colab installs the
+package and PyAV without dependencies (:data:`COLAB_INSTALL`: Colab's torch and Jupyter
+packages stay as they are) and then calls :func:`setup`.
 
 * **Quick mode.** ``SLAVC_LITE_QUICK=1`` makes every notebook run in seconds (the test suite
   executes them this way): :data:`QUICK` is true and :func:`pick` returns the small value.
@@ -17,16 +18,18 @@ Colab (keeping Colab's own torch) and then calls :func:`setup`.
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "QUICK", "QUICK_ENV", "REPOSITORY", "SETUP_CELL", "WeightsChoice", "best_weights", "build_dir",
-    "colab_url", "data_dir", "device", "figure_path", "is_quick", "pick", "project_root",
-    "ensure_toy_run", "runs_dir", "save_figure", "seed_everything", "setup", "toy_run_config",
-    "toy_run_dir", "toy_world",
+    "COLAB_INSTALL", "COLAB_PREINSTALLED", "QUICK", "QUICK_ENV", "REPOSITORY", "SETUP_CELL",
+    "WeightsChoice", "best_weights", "build_dir", "colab_url", "data_dir", "device", "figure_path",
+    "is_quick", "on_colab", "pick", "project_root", "ensure_toy_run", "runs_dir", "save_figure",
+    "seed_everything", "setup", "toy_run_config", "toy_run_dir", "toy_world", "unmet_requirements",
 ]
 
 QUICK_ENV = "SLAVC_LITE_QUICK"
@@ -35,16 +38,42 @@ QUICK_ENV = "SLAVC_LITE_QUICK"
 REPOSITORY = "slavc-lite/slavc-lite"
 """The project's GitHub repository (``owner/name``), for Colab links and the Colab install."""
 
+COLAB_PREINSTALLED = (
+    "torch", "torchvision", "torchaudio", "numpy", "scipy", "pillow", "soundfile", "librosa", "soxr",
+    "matplotlib", "tqdm", "seaborn", "ipywidgets",
+)
+"""What Colab's runtime already has among the packages the chapters use (kept as they are)."""
+
+COLAB_INSTALL = (f"slavc-lite @ git+https://github.com/{REPOSITORY}", "av>=11")
+"""What the setup cell installs on Colab, with ``pip install --no-deps``: the package and PyAV.
+
+This is the hosted-notebook install. ``--no-deps`` makes pip install exactly these two and
+resolve nothing, so it can neither replace Colab's torch, torchvision and torchaudio (a
+matching triple) nor upgrade the packages Colab's own kernel runs on (ipykernel, ipython,
+jupyter-client, tornado, pyzmq, traitlets, ipywidgets ...): upgrading those crashes the runtime.
+Colab already has every other dependency (:data:`COLAB_PREINSTALLED`); PyAV (the ``video``
+extra) is the one it lacks. No Jupyter package is installed: the ``notebooks`` extra is for
+running the chapters elsewhere. :func:`unmet_requirements` (printed by :func:`setup`) names any
+dependency that a runtime lacks or has too old. ``tests/test_hosted_install.py`` checks this list
+against pyproject.toml and the closure of what it installs.
+"""
+
 SETUP_CELL = f"""\
-# Setup: in a clone the package is already installed (`make lab`); on Colab this installs it
-# from GitHub and keeps Colab's own torch, torchvision and torchaudio.
+# Setup. In a clone the package is already installed (`make lab`). On Colab this installs only
+# slavc-lite and PyAV, without dependencies: Colab has the others (torch, torchvision, torchaudio,
+# librosa, matplotlib, seaborn, ipywidgets), and its Jupyter packages must stay as they are.
 import importlib.util
 import subprocess
 import sys
 
 if importlib.util.find_spec("slavc_lite") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                    "slavc-lite[notebooks,video] @ git+https://github.com/{REPOSITORY}"], check=True)
+    if "google.colab" not in sys.modules:
+        raise ModuleNotFoundError("slavc_lite is not installed: `make lab` in a clone, or pip install "
+                                  "'slavc-lite[notebooks,video] @ git+https://github.com/{REPOSITORY}'")
+    install = {json.dumps(list(COLAB_INSTALL))}
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *install], check=True)
+    importlib.invalidate_caches()
+    print("Installed on Colab (pip --no-deps):", ", ".join(install))
 from slavc_lite import tutorial
 
 tutorial.setup()"""
@@ -276,13 +305,58 @@ def _inline_figures() -> None:
         select_figure_formats(shell, {"png"})
 
 
+def on_colab() -> bool:
+    """Whether this runs in a Colab kernel (which imports ``google.colab`` itself at start)."""
+    return "google.colab" in sys.modules
+
+
+def unmet_requirements(extras: tuple[str, ...] = ("video",)) -> list[str]:
+    """slavc-lite's dependencies (and those of ``extras``) that are missing or too old here.
+
+    Read from the installed package's metadata, so it is empty where slavc-lite is not installed
+    as a distribution. On Colab, where the package is installed without its dependencies
+    (:data:`COLAB_INSTALL`), this is the check that Colab's own packages are recent enough.
+    Each entry reads ``"numpy>=2.0 (found 1.26.4)"`` or ``"av>=11 (missing)"``.
+    """
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    try:
+        specs = metadata.requires("slavc-lite") or []
+    except metadata.PackageNotFoundError:
+        return []
+    unmet = []
+    for spec in specs:
+        requirement = Requirement(spec)
+        marker = requirement.marker
+        if marker is not None and not any(marker.evaluate({"extra": e}) for e in ("", *extras)):
+            continue
+        try:
+            found = metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            unmet.append(f"{requirement.name}{requirement.specifier} (missing)")
+            continue
+        if not requirement.specifier.contains(found, prereleases=True):
+            unmet.append(f"{requirement.name}{requirement.specifier} (found {found})")
+    return unmet
+
+
 def setup(seed: int = 0, verbose: bool = True) -> None:
-    """What every chapter's first cell does: seed everything and print where we run."""
+    """What every chapter's first cell does: seed everything and print where we run.
+
+    It also names any dependency that is missing or too old (:func:`unmet_requirements`),
+    which matters on Colab, where the package is installed without its dependencies.
+    """
     import torch
 
     seed_everything(seed)
     _inline_figures()
     if verbose:
         mode = "quick mode (SLAVC_LITE_QUICK=1)" if is_quick() else "full mode"
-        print(f"slavc_lite ready: torch {torch.__version__}, device {device()}, {mode}, "
+        where = "Colab, " if on_colab() else ""
+        print(f"slavc_lite ready: {where}torch {torch.__version__}, device {device()}, {mode}, "
               f"data in {data_dir()}")
+        unmet = unmet_requirements()
+        if unmet:
+            print("Warning: slavc_lite needs " + "; ".join(unmet) + ". Some cells may fail.")

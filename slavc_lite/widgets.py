@@ -17,10 +17,11 @@ The logic is plain Python, works without ipywidgets and is unit-tested:
 
 The views are thin ipywidgets layers over that logic: :func:`alpha_slider` (a slider and the
 re-blended figure) and :func:`pair_explorer` (example picker, file upload, alpha slider, audio
-player). Without ipywidgets they raise :class:`WidgetsUnavailableError`, whose message says what
-to install. Where no front end is connected (a notebook executed by nbclient or nbconvert, a
-static HTML page) displaying a widget shows a text placeholder and nothing fails; the chapters
-draw the same figures statically too.
+player). They use only API that ipywidgets 7 (which Colab has shipped) and 8 share, and read
+the upload values of both (:func:`uploaded_files`). Without ipywidgets they raise
+:class:`WidgetsUnavailableError`, whose message says what to install. Where no front end is
+connected (a notebook executed by nbclient or nbconvert, a static HTML page) displaying a widget
+shows a text placeholder and nothing fails; the chapters draw the same figures statically too.
 """
 
 from __future__ import annotations
@@ -86,13 +87,20 @@ def _ipywidgets():
             "`pip install ipywidgets` (or the package's 'notebooks' extra) and restart the kernel. "
             "The static figures of this chapter show the same maps."
         ) from exc
-    try:  # Colab renders ipywidgets 8 through its custom widget manager, which must be switched on
-        from google.colab import output
-    except ImportError:
-        pass
-    else:
-        output.enable_custom_widget_manager()
+    if _major_version(ipywidgets) >= 8:
+        try:  # Colab renders ipywidgets 8 through its custom widget manager, which must be switched on;
+            from google.colab import output  # its own ipywidgets 7 needs nothing
+        except ImportError:
+            pass
+        else:
+            output.enable_custom_widget_manager()
     return ipywidgets
+
+
+def _major_version(module: Any) -> int:
+    """The major version of a module from its ``__version__`` (0 where it has none)."""
+    match = re.match(r"\d+", str(getattr(module, "__version__", "")))
+    return int(match.group()) if match else 0
 
 
 def _check_alpha(alpha: float) -> float:

@@ -65,5 +65,16 @@ def test_chapter_structure(name):
     assert re.search(r"savefig|save_figure|plt\.|sns\.|show\(", sources), f"{name}: draws a picture"
 
 
+def test_every_notebook_starts_with_the_same_setup_cell_and_installs_nothing_else():
+    """The setup cell (tutorial.SETUP_CELL) is each chapter's only install: tests/test_hosted_install.py
+    checks what it installs on Colab; no later cell runs pip."""
+    firsts = {name: code_cells(read(name))[0].source for name in PRESENT}
+    assert {name for name, source in firsts.items() if source != tutorial.SETUP_CELL} == set()
+    runs_pip = re.compile(r"""^\s*[!%]pip\b|["']-m["'],\s*["']pip["']|\bpip\.main\(""", re.M)
+    for name in PRESENT:
+        for cell in code_cells(read(name))[1:]:
+            assert not runs_pip.search(cell.source), f"{name}: a cell after the setup cell runs pip"
+
+
 # Executing every notebook top to bottom in quick mode is tests/test_main_job.py's job: it runs
 # them as `make run` does (after the toy world, the training and the evaluation stages), once.

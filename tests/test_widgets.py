@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import types
 from datetime import datetime, timezone
 from pathlib import Path
 from unittest import mock
@@ -73,6 +74,16 @@ def _upload(name: str, content: bytes) -> tuple[dict, ...]:
              "last_modified": datetime(2024, 1, 1, tzinfo=timezone.utc)},)
 
 
+def _set_upload(upload, name: str, content: bytes) -> None:
+    """Fill a ``FileUpload`` as a browser upload does: ipywidgets 8 sets its tuple ``value``;
+    ipywidgets 7 (which Colab has shipped) computes a read-only dict ``value`` from the upload."""
+    if isinstance(upload.value, dict):  # ipywidgets 7
+        upload.set_trait("value", {name: {"metadata": {"name": name, "type": "", "size": len(content)},
+                                          "content": content}})
+    else:
+        upload.value = _upload(name, content)
+
+
 # ------------------------------------------------------------------------------------ alpha blender
 
 
@@ -122,6 +133,21 @@ def test_views_explain_when_ipywidgets_is_missing(localizer, pair_inputs, monkey
         widgets.alpha_slider(blender)
     with pytest.raises(ImportError):
         widgets.pair_explorer(widgets.PairExplorer(localizer, []))
+
+
+@pytest.mark.parametrize(("version", "switched_on"), [("7.7.1", False), ("8.1.5", True)])
+def test_colab_custom_widget_manager_is_switched_on_for_ipywidgets_8_only(monkeypatch, version, switched_on):
+    calls = []
+    output = types.ModuleType("google.colab.output")
+    output.enable_custom_widget_manager = lambda: calls.append(version)
+    colab = types.ModuleType("google.colab")
+    colab.output = output
+    fake = types.ModuleType("ipywidgets")
+    fake.__version__ = version
+    for name, module in (("google.colab", colab), ("google.colab.output", output), ("ipywidgets", fake)):
+        monkeypatch.setitem(sys.modules, name, module)
+    assert widgets._ipywidgets() is fake
+    assert calls == ([version] if switched_on else [])
 
 
 # ------------------------------------------------------------------------------------ uploads
@@ -238,12 +264,12 @@ def test_explorer_view_picks_reblends_and_reports_bad_uploads(localizer, tmp_pat
         view.picker.value = pairs[1].label
         assert localize.call_count == 1 and bytes(view.player.value) == pairs[1].audio.read_bytes()
         # a broken upload: the loader's message (naming the file) shows up, nothing raises
-        view.image_upload.value = _upload("scene.png", _png_bytes())
-        view.audio_upload.value = _upload("broken <clip>.wav", b"RIFF....WAVEfmt garbage")
+        _set_upload(view.image_upload, "scene.png", _png_bytes())
+        _set_upload(view.audio_upload, "broken <clip>.wav", b"RIFF....WAVEfmt garbage")
         assert view.localize_uploads() is None
         assert "broken _clip_.wav" in view.status.value and "<clip>" not in view.status.value
         assert view.picker.value == pairs[1].label
-        view.audio_upload.value = _upload("tone.wav", _wav_bytes())
+        _set_upload(view.audio_upload, "tone.wav", _wav_bytes())
         pair = view.localize_uploads()
         assert pair is not None and view.picker.value == pair.label and view.status.value == ""
         assert localize.call_count == 2 and bytes(view.player.value) == pair.audio.read_bytes()
