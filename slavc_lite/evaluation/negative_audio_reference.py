@@ -216,9 +216,12 @@ def auc_pia(pia_values: Values) -> float:
 def universal_thresholds(positive_maxima: Values, *, center: str = "mean") -> dict[str, float]:
     """The paper's three universal thresholds from the maxima of the positive-audio maps.
 
-    One maximum per positive sample, taken as ``eval.py`` takes it: ``torch.max`` of the
-    model's map before upsampling (for SLAVC the 7 x 7 map ``((S1 + S2) / 2 + 1) / 2`` of
-    ``models/model.py``, i.e. cosines mapped to [0, 1], not min-max normalised).
+    The paper draws the distribution of the maximum map value for positive and negative
+    audio and sets its thresholds from the positive one; the definitions below are read from
+    its code, which keeps the thresholds as per-model constants. One maximum per positive
+    sample, taken as ``eval.py`` takes it: ``torch.max`` of the model's map before
+    upsampling (for SLAVC the 7 x 7 map of ``models/model.py``, the mean of the two cosine
+    maps mapped to [0, 1] by ``(cos + 1) / 2``, not min-max normalised).
 
     * ``max``: the mean of the maxima. ``eval.py`` holds the thresholds only as constants
       (``slavc_th_max = 0.5201``, ``slavc_th_max10 = 0.5721``, ``slavc_th_maxq3 = 0.5450``
