@@ -426,3 +426,31 @@ def test_object_dataset():
     assert ds.targets == [i % 20 for i in range(25)]
     with pytest.raises(IndexError):
         ds[25]
+
+
+def test_objects_file_lists_every_drawn_object(written):
+    world = ToyWorld(seed=3)
+    kinds = world.split_kinds("test", 24)
+    objects = json.loads((written / "test" / writer.OBJECTS_FILE).read_text())
+    assert len(objects) == 24 and (written / "val" / writer.OBJECTS_FILE).is_file()
+    for i in (0, 5, 17):
+        scene = world.split_scene("test", i, kinds[i])
+        listed = objects[scene.id]
+        assert [o["class"] for o in listed] == scene.visible_classes
+        assert [o["box"] for o in listed if o["role"] == "sounding"] == scene.boxes
+        for o in listed:
+            assert (o["level"] is not None) == (o["role"] == "sounding")
+            assert o["level"] is None or o["level"] > 0
+
+
+def test_an_outdated_world_is_replaced_and_other_folders_are_not(tmp_path):
+    out = tmp_path / "toy"
+    write_toy_world(out, n_train=2, n_val=2, n_test=4, workers=1, progress=False, verbose=False)
+    manifest = json.loads((out / "toy_world.json").read_text())
+    (out / "toy_world.json").write_text(json.dumps({**manifest, "version": manifest["version"] - 1}))
+    with pytest.raises(FileExistsError):
+        write_toy_world(out, n_train=2, n_val=2, n_test=4, workers=1, progress=False, verbose=False,
+                        replace_outdated=False)
+    again = write_toy_world(out, n_train=2, n_val=2, n_test=4, workers=1, progress=False, verbose=False)
+    assert not again.skipped
+    assert json.loads((out / "toy_world.json").read_text())["version"] == manifest["version"]

@@ -30,6 +30,7 @@ from torch import nn
 from slavc_lite.errors import WeightsUnavailableError
 from slavc_lite.evaluation import report as rep
 from slavc_lite.evaluation.baselines import BASELINES, CENTER_SIGMA, RANDOM_SEED, baseline_maps
+from slavc_lite.evaluation.findings import OBJECTS_FILE, CoverageRecorder, findings, read_objects
 from slavc_lite.evaluation.hard_cases import hard_case_tables, single_scene_groups
 from slavc_lite.evaluation.inference import TestSetScores, score_test_set
 from slavc_lite.evaluation.negative_audio import (
@@ -109,6 +110,7 @@ class EvaluationResult:
     negative_audio: NegativeAudioResult | None
     config: dict[str, Any]
     figures: list[Path] = field(default_factory=list)
+    findings: dict[str, Any] | None = None
 
     def table(self, map_name: str = "slavc") -> dict:
         """The official table of one map."""
@@ -130,6 +132,8 @@ class EvaluationResult:
         out["tables"] = self.tables
         if self.hard_cases is not None:
             out["hard_cases"] = self.hard_cases
+        if self.findings is not None:
+            out["findings"] = self.findings
         if self.negative_audio is not None:
             out["negative_audio"] = {"kinds": list(self.negative_audio.negatives),
                                      "noise_rms": self.negative_audio.noise_rms,
@@ -225,16 +229,27 @@ def evaluate(
     object_net.to(device)
 
     figures: list[Path] = []
-    on_batch = None
+    callbacks = []
     if visualize:
         from slavc_lite.evaluation.visualize import FigureWriter
 
         writer = FigureWriter(Path(out) / FIGURES_DIR, dataset, visualize, alpha,
                               title=f"SLAVC: {descriptions['slavc']}")
-        on_batch = writer
+        callbacks.append(writer)
+    recorder = None
+    toy = hard_cases or (hard_cases is None and testset in TOY_TEST_SETS)
+    if toy and (Path(dataset.root) / OBJECTS_FILE).is_file():
+        recorder = CoverageRecorder(read_objects(dataset.root))
+        callbacks.append(recorder)
+
+    def on_batch(batch: dict, maps: dict) -> None:
+        for callback in callbacks:
+            callback(batch, maps)
+
     scores = score_test_set(model, dataset, object_net=object_net, alpha=alpha, batch_size=batch_size,
                             device=device, limit=limit, progress=progress, num_workers=num_workers,
-                            extra_maps=baseline_maps(tuple(baselines), seed=seed), on_batch=on_batch)
+                            extra_maps=baseline_maps(tuple(baselines), seed=seed),
+                            on_batch=on_batch if callbacks else None)
     if visualize:
         figures.extend(writer.written)
 
@@ -242,11 +257,17 @@ def evaluate(
     if negative_audio or hard_cases or (hard_cases is None and testset in TOY_TEST_SETS):
         info = sample_info(dataset, testset, metadata)
     hard = None
+    found = None
     if hard_cases or (hard_cases is None and testset in TOY_TEST_SETS):
         if not info.kinds:
             raise ValueError(f"the hard-case table needs toy scene kinds; {testset} has none")
         groups = single_scene_groups(info.kinds, info.visible_classes, info.audio_classes)
         hard = hard_case_tables(scores, info.kinds, groups=groups)
+        if recorder is not None:
+            oracle = dict(zip(scores.ids, scores.cious["oracle"].tolist(), strict=True)) \
+                if "oracle" in scores.cious else None
+            found = findings(recorder, {i: info.kinds[i] for i in scores.ids}, groups, hard,
+                             dict(zip(scores.ids, scores.areas.tolist(), strict=True)), oracle)
     negatives = None
     if negative_audio and scores.sounding.any():
         negatives = score_negative_audio(model, dataset, scores, info=info, object_net=object_net,
@@ -275,7 +296,7 @@ def evaluate(
         "negative_audio": list(negatives.negatives) if negatives is not None else [],
         "sample_info": info.source if info is not None else None,
     }
-    result = EvaluationResult(scores, scores.tables(), hard, negatives, config, figures)
+    result = EvaluationResult(scores, scores.tables(), hard, negatives, config, figures, found)
     if out is not None:
         out = Path(out)
         if negatives is not None and negatives.negatives:

@@ -112,6 +112,22 @@ def _hard_case_section(hard_cases: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _findings_section(found: Mapping[str, Any], alpha: Any) -> list[str]:
+    lines = ["## The review's findings (toy world)", "",
+             "Measured over every test scene of each kind (coverage: the share of an object's box "
+             "inside the map's relative prediction); each verdict is written from the numbers. "
+             f"VSL in the coverage tables at alpha = {_fmt_value(alpha)}.", ""]
+    lines += [f"* {f['verdict']}" for f in found.values() if f.get("verdict")]
+    alpha_rows = found.get("alpha", {})
+    if alpha_rows:
+        lines += ["", "VSL cIoU against alpha (alpha = 1: SLAVC alone, 0: OGL alone):", ""]
+        header = ["scenes", *(f"{a:g}" for a in alpha_rows["alphas"])]
+        rows = [[g, *(_fmt(v) for v in values)] for g, values in alpha_rows["cIoU"].items()]
+        lines += _table(header, rows)
+    lines.append("")
+    return lines
+
+
 def _negative_section(negative: Mapping[str, Any]) -> list[str]:
     tables = negative["maps"]
     lines = ["## Negative audio", "",
@@ -180,6 +196,8 @@ def markdown_report(report: Mapping[str, Any]) -> str:
     lines.append("")
     if report.get("hard_cases"):
         lines += _hard_case_section(report["hard_cases"])
+    if report.get("findings"):
+        lines += _findings_section(report["findings"], alpha)
     if report.get("negative_audio"):
         lines += _negative_section(report["negative_audio"])
     return "\n".join(lines).rstrip() + "\n"

@@ -47,7 +47,7 @@ from slavc_lite.data.toy.scenes import KINDS, ToyScene, make_scene
 from slavc_lite.data.toy.shapes import draw_object
 from slavc_lite.data.toy.sounds import class_sound
 
-TOY_WORLD_VERSION = 2
+TOY_WORLD_VERSION = 3
 """Bump whenever generation changes, so a world on disk made by older code is not reused."""
 
 TRAIN_PROPORTIONS: dict[str, float] = {"single": 0.70, "mixture": 0.15, "offscreen": 0.15}

@@ -17,6 +17,10 @@ Layout (the names of the official files in parentheses)::
                                        row per offscreen/silence/noise pair
                                                                       (vggss_test_plus_silent.csv)
     OUT/test/scenes.csv                per-pair kind and classes, for per-hard-case tables
+    OUT/test/objects.json              {id: [{"class", "role", "box", "level"}]}: every drawn
+                                       object (role sounding, silent, distractor or visible;
+                                       normalised box; the active RMS of its sound in the clip
+                                       for sounding objects, else null), for the review's findings
 
 In ``scenes.csv``, ``classes`` are the classes of the ground-truth boxes (``;``-separated,
 empty for non-sounding pairs) and ``n_boxes`` their number. Like the official
@@ -56,6 +60,7 @@ from slavc_lite.data.toy.world import SPLIT_PROPORTIONS, ToyWorld
 
 JPEG_QUALITY = 90
 MANIFEST = "toy_world.json"
+OBJECTS_FILE = "objects.json"
 SPLITS = ("train", "val", "test")
 EVAL_SPLITS = ("val", "test")
 """Splits written in the official test layout (boxes, lists, non-sounding pairs)."""
@@ -124,9 +129,25 @@ def write_wav(path: str | os.PathLike, waveform: np.ndarray, sample_rate: int) -
         f.writeframes(to_pcm16(waveform).astype("<i2").tobytes())
 
 
+def _object_levels(scene: ToyScene) -> list[float | None]:
+    """Per drawn object, the active RMS of its own sound in the clip (sounding objects, in the
+    order of ``scene.sources``), else None."""
+    from slavc_lite.data.toy.sounds import active_rms
+
+    sources = iter(x for _, x in scene.sources)
+    levels: list[float | None] = []
+    for o in scene.objects:
+        source = next(sources) if o.role == "sounding" else None
+        levels.append(None if source is None else round(active_rms(source, scene.sample_rate), 6))
+    return levels
+
+
 def _record(scene: ToyScene) -> dict:
+    objects = [{"class": o.cls, "role": o.role, "box": o.box, "level": level}
+               for o, level in zip(scene.objects, _object_levels(scene), strict=True)]
     return {"id": scene.id, "kind": scene.kind, "boxes": scene.boxes, "classes": scene.sounding_classes,
-            "audio_classes": scene.audio_classes, "visible_classes": scene.visible_classes}
+            "audio_classes": scene.audio_classes, "visible_classes": scene.visible_classes,
+            "objects": objects}
 
 
 def _job(task: tuple) -> dict:
@@ -168,6 +189,7 @@ def _write_eval_lists(folder: Path, records: list[dict]) -> None:
         for r in records:
             if r["kind"] in NON_SOUNDING_KINDS:
                 w.writerow([r["id"], r["id"], "non-sounding"])
+    (folder / OBJECTS_FILE).write_text(json.dumps({r["id"]: r["objects"] for r in records}))
 
 
 def _write_lists(out: Path, records: dict[str, list[dict]]) -> None:
@@ -186,12 +208,15 @@ def _write_lists(out: Path, records: dict[str, list[dict]]) -> None:
 def write_toy_world(out: str | os.PathLike, n_train: int = 2000, n_test: int = 500, seed: int = 0,
                     workers: int | None = None, overwrite: bool = False, progress: bool = True,
                     image_size: int = 224, sample_rate: int = 16000, duration: float = 3.0,
-                    verbose: bool = True, n_val: int = 300) -> ToyWorldSummary:
+                    verbose: bool = True, n_val: int = 300, replace_outdated: bool = True) -> ToyWorldSummary:
     """Generate ``n_train`` + ``n_val`` + ``n_test`` pairs into ``out`` (official layout, see the module
     docstring). ``workers``: processes (default ``os.cpu_count()``; 1 runs in this process).
 
     Returns a :class:`ToyWorldSummary`; ``skipped=True`` when ``out`` already held this world.
-    Raises ``FileExistsError`` when ``out`` holds something else and ``overwrite`` is False.
+    A complete toy world written by another version of the generator (``TOY_WORLD_VERSION``)
+    is regenerated in place when ``replace_outdated`` (it is generated data, and the same seed
+    gives it back). Raises ``FileExistsError`` when ``out`` holds anything else (another seed or
+    size, other files) and ``overwrite`` is False.
     """
     if n_train < 0 or n_val < 0 or n_test < 0:
         raise ValueError(f"n_train, n_val and n_test must be >= 0, got {n_train}, {n_val} and {n_test}")
@@ -212,7 +237,13 @@ def write_toy_world(out: str | os.PathLike, n_train: int = 2000, n_test: int = 5
                 print(msg)
             return ToyWorldSummary(out, counts, skipped=True, workers=workers, message=msg, config=config)
         empty = out.is_dir() and not any(out.iterdir())
-        if not empty and not overwrite:
+        outdated = (replace_outdated and manifest is not None
+                    and manifest.get("format") == "slavc-lite toy world"
+                    and manifest.get("version") != config["version"])
+        if outdated and verbose:
+            print(f"{out} holds a toy world of generator version {manifest.get('version')}; writing version "
+                  f"{config['version']} in its place (runs trained on the old world are not retrained)")
+        if not empty and not overwrite and not outdated:
             what = "a different toy world" if manifest is not None else "other files"
             raise FileExistsError(f"{out} already holds {what}; choose another folder or pass overwrite=True "
                                   "(--overwrite) to replace it")
