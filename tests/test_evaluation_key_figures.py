@@ -129,7 +129,11 @@ def test_results_page_renders_and_updates_a_readme(tmp_path):
         "targets": toy_targets([figures, figures]),
     }
     (results / "toy_seeds.json").write_text(json.dumps(seeds))
+    point = {"best_cIoU": 0.31, "best_cIoU_epoch": 2, "last_cIoU": 0.27, "best_AP": 0.4, "best_AP_epoch": 3,
+             "last_AP": 0.3}
+    (results / "toy_decay.json").write_text(json.dumps({"epochs": 12, "runs": {"SLAVC": point}}))
     text = render_results(results)
+    assert "Longer runs (12 epochs" in text and "| SLAVC | 0.310 (2) | 0.270 | 0.400 (3) | 0.300 |" in text
     assert text.startswith(BEGIN) and text.endswith(END) and "0.450" in text and "**no**" not in text
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{BEGIN}\nold\n{END}\n\nafter\n")
