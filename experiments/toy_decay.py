@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 from slavc_lite.training import preset, train
+from slavc_lite.training.files import atomic_write_text
 from slavc_lite.training.layout import RunLayout
 from slavc_lite.training.metrics_log import read_metrics
 from slavc_lite.tutorial import TOY_FULL
@@ -108,10 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "seconds": round(time.perf_counter() - start, 1)}
         for key, value in summary.items():
             _say(f"{name}.{key}", f"{value:.3f}" if isinstance(value, float) else value)
-    args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / ".decay.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, args.out / "decay.json")
+    atomic_write_text(args.out / "decay.json", json.dumps(record, indent=2) + "\n")
     _say("decay", args.out / "decay.json")
     return 0
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from slavc_lite.evaluation import evaluate_run
 from slavc_lite.evaluation.key_figures import key_figures, spread, toy_targets
 from slavc_lite.evaluation.report import JSON_FILE
 from slavc_lite.training import TrainConfig, preset, train
+from slavc_lite.training.files import atomic_write_text
 from slavc_lite.training.layout import RunLayout
 from slavc_lite.tutorial import TOY_FULL
 
@@ -147,10 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         record["repeat"] = {"seed": seed, "identical_metrics": same, "max_key_figure_difference": diff}
         _say("repeat.identical_metrics", "yes" if same else "no")
         _say("repeat.max_key_figure_difference", f"{diff:.6f}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / ".summary.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, args.out / "summary.json")
+    atomic_write_text(args.out / "summary.json", json.dumps(record, indent=2) + "\n")
     _say("summary", args.out / "summary.json")
     return 0
 

@@ -1,0 +1,44 @@
+"""The experiment scripts' own logic (their runs take minutes and are not run here)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from slavc_lite.training.layout import RunLayout
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_decay_summary_finds_best_and_last():
+    decay = load("toy_decay")
+    points = [{"epoch": 0, "cIoU": 0.9, "AP": 0.9},  # the untrained model is not a candidate
+              {"epoch": 1, "cIoU": 0.30, "AP": 0.20}, {"epoch": 2, "cIoU": 0.36, "AP": 0.45},
+              {"epoch": 3, "cIoU": 0.33, "AP": 0.40}]
+    s = decay.summarize(points)
+    assert (s["best_cIoU"], s["best_cIoU_epoch"], s["last_cIoU"]) == (0.36, 2, 0.33)
+    assert s["drop_cIoU"] == pytest.approx(0.03) and s["drop_AP"] == pytest.approx(0.05)
+    assert set(decay.CONDITIONS) >= {"SLAVC", "no momentum", "no dropout", "neither (EZ-VSL-like)"}
+
+
+def test_seed_runs_are_reused_only_with_the_same_configuration(tmp_path):
+    seeds = load("toy_seeds")
+    data = tmp_path / "toy"
+    run = tmp_path / "run"
+    config = seeds.seed_config(0, data)
+    assert not seeds.reusable(run, config)  # nothing there
+    layout = RunLayout(run)
+    run.mkdir()
+    config.with_overrides({"data.toy_root": str(tmp_path / "." / "toy")}).to_json(layout.config)
+    layout.summary.write_text("{}")
+    assert seeds.reusable(run, config)  # the same folder written another way
+    assert not seeds.reusable(run, seeds.seed_config(1, data))  # another seed
