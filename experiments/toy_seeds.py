@@ -87,7 +87,7 @@ def run_seed(seed: int, data: Path, run_dir: Path, eval_dir: Path) -> dict:
     }
     return {
         "seed": seed,
-        "best_epoch": summary.get("best_epoch"),
+        "best_epoch": summary.get("best", {}).get("epoch"),
         "figures": key_figures(report),
         "times": times,
         "metrics_json": str(eval_dir / JSON_FILE),

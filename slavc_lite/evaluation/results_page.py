@@ -188,10 +188,10 @@ def _seeds_section(seeds: Mapping[str, Any]) -> list[str]:
     if times:
         lines += [
             "",
-            "Per seed, object pretraining / SLAVC training / evaluation: "
+            "Per seed, object pretraining / SLAVC training / evaluation, and the epoch of `best.pth`: "
             + "; ".join(
                 f"seed {r['seed']}: {r['times']['pretrain_s']:.0f} / {r['times']['train_s']:.0f} / "
-                f"{r['times']['evaluate_s']:.0f} s"
+                f"{r['times']['evaluate_s']:.0f} s, epoch {r.get('best_epoch', '-')}"
                 for r in seeds["runs"]
             )
             + ".",
