@@ -116,13 +116,14 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.nanmean(v)) if v.size and np.isfinite(v).any() else float("nan")
 
 
+def _covered(recorder: CoverageRecorder, name: str, sample: str, role: str) -> list[tuple[dict, float]]:
+    """``(object, coverage by map name)`` of the objects of one scene that have ``role``."""
+    return [(o, c) for o, c in zip(recorder.objects.get(sample, []), recorder.coverage[name].get(sample, []),
+                                   strict=False) if o["role"] == role]
+
+
 def _by_role(recorder: CoverageRecorder, name: str, ids: Sequence[str], role: str) -> list[float]:
-    out = []
-    for i in ids:
-        for o, c in zip(recorder.objects.get(i, []), recorder.coverage[name].get(i, []), strict=False):
-            if o["role"] == role:
-                out.append(c)
-    return out
+    return [c for i in ids for _, c in _covered(recorder, name, i, role)]
 
 
 def _silent(recorder: CoverageRecorder, ids: Sequence[str]) -> dict[str, Any]:
@@ -174,11 +175,7 @@ def _mixture(recorder: CoverageRecorder, ids: Sequence[str]) -> dict[str, Any]:
     for m in recorder.maps:
         louder, quieter = [], []
         for i in ids:
-            pairs = [
-                (o["level"], c)
-                for o, c in zip(recorder.objects.get(i, []), recorder.coverage[m].get(i, []), strict=False)
-                if o["role"] == "sounding"
-            ]
+            pairs = [(o["level"], c) for o, c in _covered(recorder, m, i, "sounding")]
             if len(pairs) == 2:
                 (la, ca), (lb, cb) = sorted(pairs, key=lambda p: -p[0])
                 louder.append(ca)
@@ -198,14 +195,7 @@ def _mixture(recorder: CoverageRecorder, ids: Sequence[str]) -> dict[str, Any]:
 def _same_type(recorder: CoverageRecorder, ids: Sequence[str]) -> dict[str, Any]:
     rows = {}
     for m in recorder.maps:
-        per_scene = [
-            [
-                c
-                for o, c in zip(recorder.objects.get(i, []), recorder.coverage[m].get(i, []), strict=False)
-                if o["role"] == "sounding"
-            ]
-            for i in ids
-        ]
+        per_scene = [[c for _, c in _covered(recorder, m, i, "sounding")] for i in ids]
         rows[m] = {
             "instance": _mean([c for s in per_scene for c in s]),
             "all_half_covered": _mean([float(all(c >= 0.5 for c in s)) for s in per_scene if s]),
