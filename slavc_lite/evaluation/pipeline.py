@@ -237,7 +237,7 @@ def evaluate(
                               title=f"SLAVC: {descriptions['slavc']}")
         callbacks.append(writer)
     recorder = None
-    toy = hard_cases or (hard_cases is None and testset in TOY_TEST_SETS)
+    toy = hard_cases or (hard_cases is None and testset in TOY_TEST_SETS)  # the per-kind tables and findings
     if toy and (Path(dataset.root) / OBJECTS_FILE).is_file():
         recorder = CoverageRecorder(read_objects(dataset.root))
         callbacks.append(recorder)
@@ -254,11 +254,11 @@ def evaluate(
         figures.extend(writer.written)
 
     info = None
-    if negative_audio or hard_cases or (hard_cases is None and testset in TOY_TEST_SETS):
+    if negative_audio or toy:
         info = sample_info(dataset, testset, metadata)
     hard = None
     found = None
-    if hard_cases or (hard_cases is None and testset in TOY_TEST_SETS):
+    if toy:
         if not info.kinds:
             raise ValueError(f"the hard-case table needs toy scene kinds; {testset} has none")
         groups = single_scene_groups(info.kinds, info.visible_classes, info.audio_classes)
