@@ -78,9 +78,8 @@ def run_seed(seed: int, data: Path, run_dir: Path, eval_dir: Path) -> dict:
     evaluate_run(run_dir, data, eval_dir, progress=False)
     eval_seconds = time.perf_counter() - start
     report = json.loads((eval_dir / JSON_FILE).read_text())
-    pretrain = json.loads(layout.pretrain_summary.read_text())
     times = {
-        "pretrain_s": float(pretrain.get("seconds", float("nan"))),
+        "pretrain_s": float((summary.get("pretrain") or {}).get("seconds", float("nan"))),
         "train_s": float(summary.get("train_seconds", float("nan"))),
         "run_wall_s": float(summary.get("wall_seconds_this_process", float("nan"))),
         "evaluate_s": round(eval_seconds, 1),
