@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # torch, torchvision and torchaudio must come as a matching triple.
 TORCH_PACKAGES ?= torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0
-EXTRAS ?= video,notebooks,dev
+EXTRAS ?= video,weights,notebooks,dev
 STAMP  := $(VENV)/.slavc-lite-installed
 
 .PHONY: help install test lint run lab student bench clean

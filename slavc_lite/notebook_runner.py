@@ -3,7 +3,8 @@
 The source notebooks (``notebooks/*.ipynb``) are stored without outputs; executing one writes
 ``build/notebooks/<name>.ipynb`` (with outputs) and ``build/notebooks/<name>.html``. The kernel
 runs in ``notebooks/`` with the environment it is given (quick mode, data and build folders),
-so the figures the chapters save land in ``build/figures/``.
+so the figures the chapters save land in ``build/figures/``. It runs unattended
+(``SLAVC_LITE_UNATTENDED=1``): cells that offer a download do nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from slavc_lite import tutorial
 
 __all__ = ["NotebookRun", "execute_notebook", "notebook_error"]
 
@@ -66,7 +69,7 @@ def execute_notebook(source: str | os.PathLike, out_dir: str | os.PathLike,
     out_dir.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(source, as_version=4)
     saved = dict(os.environ)
-    os.environ.update(env or {})
+    os.environ.update({tutorial.UNATTENDED_ENV: "1", **(env or {})})  # no reader: no downloads offered
     start = time.perf_counter()
     error = None
     try:

@@ -28,8 +28,9 @@ from pathlib import Path
 __all__ = [
     "COLAB_INSTALL", "COLAB_PREINSTALLED", "QUICK", "QUICK_ENV", "REPOSITORY", "SETUP_CELL",
     "WeightsChoice", "best_weights", "build_dir", "colab_url", "data_dir", "device", "figure_path",
-    "is_quick", "on_colab", "pick", "project_root", "ensure_toy_run", "runs_dir", "save_figure",
-    "seed_everything", "setup", "toy_run_config", "toy_run_dir", "toy_world", "unmet_requirements",
+    "is_quick", "is_unattended", "on_colab", "pick", "project_root", "ensure_toy_run", "runs_dir",
+    "save_figure", "seed_everything", "UNATTENDED_ENV", "setup", "toy_run_config", "toy_run_dir",
+    "toy_world", "unmet_requirements",
 ]
 
 QUICK_ENV = "SLAVC_LITE_QUICK"
@@ -100,6 +101,19 @@ OFFICIAL_CHECKPOINT_NAME = "slavc_vggsound144k"
 def is_quick() -> bool:
     """Whether quick mode is on (``SLAVC_LITE_QUICK=1``), read now."""
     return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+UNATTENDED_ENV = "SLAVC_LITE_UNATTENDED"
+"""Set (``1``) where notebooks run without a reader (``make run``, the tests): no downloads offered."""
+
+
+def is_unattended() -> bool:
+    """Whether the notebook runs without a reader (``SLAVC_LITE_UNATTENDED=1``), read now.
+
+    :func:`slavc_lite.notebook_runner.execute_notebook` sets it, so that cells which offer a
+    download (chapter 00's released weights) do nothing during ``make run`` and ``make test``.
+    """
+    return os.environ.get(UNATTENDED_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 QUICK = is_quick()

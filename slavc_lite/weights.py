@@ -9,6 +9,9 @@ with ImageNet weights ``IMAGENET1K_V1``. Our policy (DESIGN.md, section 3):
   says which file to fetch and where to put it. There is no silent random fallback.
 * a path          - a state dict file of the same torchvision architecture (for example the
   toy-world object network that stands in for ImageNet offline).
+
+:func:`fetch_official` and :func:`fetch_imagenet` (from :mod:`slavc_lite.fetch`) download the
+released SLAVC model and the ImageNet weights in one call each, checked and cached.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ import torch
 from torchvision.models import MobileNet_V3_Small_Weights, ResNet18_Weights
 
 from slavc_lite.errors import WeightsUnavailableError
+from slavc_lite.fetch import fetch_imagenet, fetch_official
+
+__all__ = [
+    "IMAGENET_WEIGHT_URLS", "ImageWeights", "describe_weights", "download_imagenet_state_dict",
+    "fetch_imagenet", "fetch_official", "read_state_dict_file", "resolve_image_state_dict",
+]
 
 ImageWeights = str | os.PathLike | None
 
