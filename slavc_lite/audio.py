@@ -33,12 +33,16 @@ Differences from the official reader, all deliberate and small:
   *list* of frames there, the resulting ``AttributeError`` is swallowed, no audio is read and
   the dataset silently swaps the sample for a random other one. We handle the list (and flush
   the resampler) and raise :class:`~slavc_lite.errors.InputFileError` on every bad file.
+* A container's duration is an estimate (the longest stream's): a video whose audio track ends
+  early (``-shortest``, many WebM files) is read as far as its audio goes, with a
+  :class:`ShortAudioWarning`; only a file whose data stop short (truncated) is refused.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -60,6 +64,7 @@ __all__ = [
     "N_FREQS",
     "LOG_EPS",
     "SPEC_SCALE",
+    "ShortAudioWarning",
     "load_audio",
     "centered_window",
     "log_spectrogram",
@@ -173,6 +178,10 @@ def _ogg_truncation_problem(path: Path) -> str | None:
     return "Ogg stream does not end with a complete page (file truncated?)"
 
 
+class ShortAudioWarning(UserWarning):
+    """A file's audio stream is much shorter than the file declares; the audio there is used."""
+
+
 class _NotForSoundfile(Exception):
     """soundfile cannot read this file; PyAV may."""
 
@@ -248,11 +257,17 @@ def _read_with_pyav(path: Path, soundfile_problem: str | None) -> tuple[np.ndarr
         resampler = av.AudioResampler(format="fltp")  # layout and rate: those of the first frame
         chunks: list[np.ndarray] = []
         rate = None
+        reach = 0.0  # where the file's packets (of every stream) end, in seconds
         try:
-            for frame in container.decode(stream):
-                rate = rate or frame.sample_rate
-                for out in resampler.resample(frame):  # a list in PyAV >= 9
-                    chunks.append(out.to_ndarray())
+            for packet in container.demux():
+                if packet.pts is not None and packet.time_base is not None:
+                    reach = max(reach, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+                if packet.stream.index != stream.index:
+                    continue
+                for frame in packet.decode():
+                    rate = rate or frame.sample_rate
+                    for out in resampler.resample(frame):  # a list in PyAV >= 9
+                        chunks.append(out.to_ndarray())
             for out in resampler.resample(None):  # flush
                 chunks.append(out.to_ndarray())
         except (av.FFmpegError, ValueError) as exc:
@@ -261,9 +276,8 @@ def _read_with_pyav(path: Path, soundfile_problem: str | None) -> tuple[np.ndarr
         stream_seconds = None
         if stream.duration is not None and stream.time_base is not None:
             stream_seconds = float(stream.duration * stream.time_base)
-        declared = stream_seconds
-        if declared is None and container.duration is not None:
-            declared = container.duration / 1e6
+        start = container.start_time / 1e6 if container.start_time is not None else 0.0
+        container_seconds = container.duration / 1e6 if container.duration is not None else None
     if not chunks or rate is None:
         raise InputFileError(path, "audio stream contains no samples")
     data = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
@@ -271,12 +285,40 @@ def _read_with_pyav(path: Path, soundfile_problem: str | None) -> tuple[np.ndarr
         # AAC and other frame-based codecs decode whole frames: the last one carries encoder
         # padding beyond the stream's declared end. Drop it.
         data = data[:, : round(stream_seconds * rate)]
-    decoded = data.shape[1] / rate
-    if declared and decoded < _MIN_DECODED_FRACTION * declared - 0.05:
-        raise InputFileError(
-            path, f"audio stream declares {declared:.2f} s but only {decoded:.2f} s could be decoded "
-                  "(file truncated?)")
+    _check_decoded_length(path, data.shape[1] / rate, stream_seconds, container_seconds, reach - start)
     return data, int(rate)
+
+
+def _short_of(decoded: float, declared: float | None) -> bool:
+    return bool(declared) and decoded < _MIN_DECODED_FRACTION * declared - 0.05
+
+
+def _check_decoded_length(path: Path, decoded: float, stream_seconds: float | None,
+                          container_seconds: float | None, reach: float) -> None:
+    """Refuse a truncated file; warn when the audio is just shorter than the container says.
+
+    * The audio stream's own declared length (an mp4/m4a index lists every packet) is a promise:
+      decoding much less means packets are missing, the file is truncated.
+    * The container's duration is an estimate, the longest stream's (Matroska/WebM carry no
+      per-stream duration): an audio track that ends before the video (``-shortest``, WebM
+      recordings) is common. If the file's packets reach the declared end, the audio that is there
+      is used and a :class:`ShortAudioWarning` says how much there is; if no stream reaches it,
+      the file is truncated and refused as before.
+    """
+    if _short_of(decoded, stream_seconds):
+        raise InputFileError(
+            path, f"audio stream declares {stream_seconds:.2f} s but only {decoded:.2f} s could be decoded "
+                  "(file truncated?)")
+    if not _short_of(decoded, container_seconds):
+        return
+    if stream_seconds is None and _short_of(reach, container_seconds):
+        raise InputFileError(
+            path, f"the file declares {container_seconds:.2f} s but its data stop at {reach:.2f} s and only "
+                  f"{decoded:.2f} s of audio could be decoded (file truncated?)")
+    warnings.warn(
+        f"{path}: the audio stream holds {decoded:.2f} s, shorter than the {container_seconds:.2f} s the "
+        f"file declares (its other streams go on); using the {decoded:.2f} s of audio there are",
+        ShortAudioWarning, stacklevel=4)
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int | None = SAMPLE_RATE) -> tuple[np.ndarray, int]:

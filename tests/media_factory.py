@@ -75,19 +75,24 @@ def write_video(path: Path, n_frames: int = 20, fps: int = 10, size: tuple[int, 
                 audio_seconds: float | None = None) -> Path:
     """A video whose frame ``i`` is a solid grey of level ``10 * i`` (so the index can be read back).
 
-    The container follows the suffix (.mp4, .mkv, ...). ``faststart`` puts the mp4 index (moov
-    atom) first, so a truncated copy still opens. ``audio_seconds`` defaults to the video's length.
+    The container follows the suffix (.mp4, .mkv, .webm, ...; WebM gets VP8 video and Opus audio
+    at 48 kHz, others MPEG-4 video and AAC audio). ``faststart`` puts the mp4 index (moov atom)
+    first, so a truncated copy still opens. ``audio_seconds`` defaults to the video's length; a
+    shorter value gives the audio track that ``-shortest`` muxing or a WebM recording leaves.
     """
     import av
 
+    webm = Path(path).suffix.lower() == ".webm"
+    if webm:
+        sample_rate = 48000  # Opus's rate
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as container:
-        video = container.add_stream("mpeg4", rate=fps)
+        video = container.add_stream("libvpx" if webm else "mpeg4", rate=fps)
         video.width, video.height = size
         video.pix_fmt = "yuv420p"
         audio = None
         if with_audio:
-            audio = container.add_stream("aac", rate=sample_rate)
+            audio = container.add_stream("libopus" if webm else "aac", rate=sample_rate)
             audio.layout = "mono"
         for i in range(n_frames):
             pixels = np.full((size[1], size[0], 3), (10 * i) % 256, np.uint8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 
 from slavc_lite import audio
 from slavc_lite.audio import centered_window, load_audio, load_spectrogram, log_spectrogram
+from slavc_lite.errors import InputFileError
 from tests import media_factory as mf
 
 
@@ -99,6 +101,36 @@ def test_audio_track_of_a_video(tmp_path):
     y, sr = load_audio(path)
     assert abs(len(y) / sr - 2.0) < 0.05
     assert abs(peak_hz(y, sr) - 440.0) <= 2.0
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm"])
+def test_audio_track_shorter_than_the_video_is_read_with_a_warning(tmp_path, suffix):
+    """``-shortest`` muxing and WebM recordings: the container's duration is the video's (4 s)."""
+    path = mf.write_video(tmp_path / f"short_audio{suffix}", n_frames=40, fps=10, with_audio=True,
+                          audio_seconds=1.5)
+    with pytest.warns(audio.ShortAudioWarning, match=r"holds 1\.5\d s, shorter than the 4\.00 s") as caught:
+        y, sr = load_audio(path)
+    assert str(path) in str(caught[0].message)
+    assert abs(len(y) / sr - 1.5) < 0.05
+    assert abs(peak_hz(y, sr) - 440.0) <= 2.0
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm"])
+def test_audio_track_as_long_as_the_video_gives_no_warning(tmp_path, suffix):
+    path = mf.write_video(tmp_path / f"clip{suffix}", n_frames=20, fps=10, with_audio=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", audio.ShortAudioWarning)
+        y, sr = load_audio(path)
+    assert abs(len(y) / sr - 2.0) < 0.1
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".webm"])
+def test_a_truncated_matroska_file_is_still_refused(tmp_path, suffix):
+    """No per-stream duration in Matroska: a cut file shows as data that stop before the declared end."""
+    path = mf.truncate(mf.write_video(tmp_path / f"clip{suffix}", n_frames=40, fps=10, with_audio=True))
+    with pytest.raises(InputFileError, match=r"file truncated\?") as info:
+        load_audio(path)
+    assert str(info.value).startswith(str(path))
 
 
 def test_wav_with_an_unusual_suffix_is_still_read(tmp_path):
