@@ -45,7 +45,9 @@ __all__ = [
     "CaseRow",
     "case_rows_figure",
     "draw_boxes",
+    "draw_mask_outline",
     "draw_prediction",
+    "panel_title",
     "figure2",
     "figure3",
     "map_scores",
@@ -139,7 +141,13 @@ def draw_prediction(ax: Axes, scores: MapLike, size: tuple[int, int], pred_size:
                     color: str = "white") -> None:
     """Outline the official relative prediction of a map (the top ``pred_size`` of its min-max
     normalised values, :func:`slavc_lite.maps.relative_prediction`): the region cIoU scores."""
-    mask = maps.relative_prediction(_as_tensor(scores), pred_size).numpy().astype(np.float32)
+    draw_mask_outline(ax, maps.relative_prediction(_as_tensor(scores), pred_size), size, color)
+
+
+def draw_mask_outline(ax: Axes, mask: MapLike, size: tuple[int, int], color: str = "white") -> None:
+    """Outline a binary ``[H, W]`` mask over a picture of ``size = (W, H)`` with a dotted line
+    (nothing for a constant mask)."""
+    mask = np.asarray(mask, dtype=np.float32)
     if mask.min() == mask.max():  # a constant map: everything is predicted, there is no outline
         return
     rows, cols = mask.shape
@@ -316,6 +324,12 @@ class CaseRow:
         return record
 
 
+def panel_title(row: CaseRow, key: str) -> str:
+    """The title of map ``key``'s panel (``"slavc"``, ``"ogl"``, ``"vsl"``) in :func:`case_rows_figure`."""
+    name = {"slavc": "SLAVC", "ogl": "OGL", "vsl": f"VSL (alpha {row.alpha:g})"}[key]
+    return _panel_title(name, row.scores[key])
+
+
 def _panel_title(name: str, score: Mapping[str, float]) -> str:
     ciou = score["ciou"]
     first = f"{name}: cIoU {ciou:.2f}" if np.isfinite(ciou) else f"{name}: no box"
@@ -348,9 +362,9 @@ def case_rows_figure(rows: Sequence[CaseRow], title: str | None = None, cmap: st
         axes[0].set_xticks([])
         axes[0].set_yticks([])
         axes[0].set_ylabel(row.label, fontsize=11, fontweight="bold")
-        names = ("SLAVC", "OGL", f"VSL (alpha {row.alpha:g})")
-        for ax, name, key in zip(axes[1:], names, MAP_NAMES, strict=True):
-            overlay(picture, getattr(row, key), ax=ax, cmap=cmap, title=_panel_title(name, row.scores[key]))
+        for ax, key in zip(axes[1:], MAP_NAMES, strict=True):
+            overlay(picture, getattr(row, key), ax=ax, cmap=cmap, title=panel_title(row, key))
+            ax.set_label(key)  # how a re-drawer finds a map's panel (slavc_lite.slider_figure)
             if show_prediction:
                 draw_prediction(ax, getattr(row, key), size)
         for ax in axes:

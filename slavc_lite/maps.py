@@ -14,6 +14,7 @@ official evaluation. Maps are ``[B, 224, 224]`` tensors.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -77,6 +78,19 @@ def relative_prediction(scores: torch.Tensor, pred_size: float = 0.5) -> torch.T
     rank = int(flat.shape[1] * pred_size)
     thr = norm.sort(dim=1).values[:, rank : rank + 1]
     return (norm >= thr).reshape(scores.shape)
+
+
+def relative_prediction_array(scores: np.ndarray, pred_size: float = 0.5) -> np.ndarray:
+    """:func:`relative_prediction` of one map with numpy: the same rule, the same float32
+    arithmetic, the same mask, without torch's thread pool (an interactive re-draw on a busy
+    laptop CPU calls it once per slider move)."""
+    flat = np.asarray(scores, dtype=np.float32).ravel()
+    low, high = flat.min(), flat.max()
+    span = high - low
+    norm = (flat - low) / span if span != 0 else flat
+    rank = int(flat.size * pred_size)
+    threshold = np.partition(norm, rank)[rank]
+    return (norm >= threshold).reshape(np.shape(scores))
 
 
 def absolute_prediction(scores: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
