@@ -63,6 +63,7 @@ __all__ = [
     "save_upload",
     "toy_pairs",
     "uploaded_files",
+    "widget_bundle",
 ]
 
 KIND_LABELS = {
@@ -117,6 +118,37 @@ def figure_png(fig: Figure, dpi: int = PREVIEW_DPI) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+"""The output type that front ends with a widget manager (JupyterLab, Colab) render as the widget."""
+
+
+def widget_bundle(widget: Any, text: str) -> dict[str, Any]:
+    """The display data of ``widget`` with ``text`` as its plain-text form.
+
+    A live front end renders the widget; a static viewer of the saved notebook (GitHub,
+    nbviewer, nbconvert's HTML), which has no widget state, shows ``text`` instead of the
+    widget's default ``VBox(children=(...))``.
+    """
+    if hasattr(widget, "_repr_mimebundle_"):  # ipywidgets 8
+        bundle = dict(widget._repr_mimebundle_() or {})
+    else:  # ipywidgets 7 displays itself through _ipython_display_ with this bundle
+        bundle = {WIDGET_VIEW_MIMETYPE: {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}}
+    bundle["text/plain"] = text
+    return bundle
+
+
+class _Displayable:
+    """A view that ``display(view)`` shows as its widget, with :meth:`static_text` for static viewers."""
+
+    widget: Any
+
+    def static_text(self) -> str:  # pragma: no cover - every view defines it
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        return widget_bundle(self.widget, self.static_text())
 
 
 # ------------------------------------------------------------------------------------ alpha
@@ -177,7 +209,7 @@ class AlphaBlender:
         return figure_png(self.figure(alpha))
 
 
-class AlphaSliderView:
+class AlphaSliderView(_Displayable):
     """An alpha slider over an :class:`AlphaBlender`: moving it re-blends and redraws the VSL panel.
 
     The figure is :meth:`AlphaBlender.figure`'s picture, kept by a
@@ -207,10 +239,21 @@ class AlphaSliderView:
         self.image.value = self.figure.png(change["new"])
         self.caption.value = self._caption()
 
+    def static_text(self) -> str:
+        """What a reader of the saved notebook sees in place of the slider."""
+        b = self.blender
+        where = f" for {b.label}" if b.label else ""
+        return (f"[Interactive alpha slider{where}: moving it re-blends "
+                "VSL = alpha * SLAVC + (1 - alpha) * OGL (Eq. 7) and redraws the figure "
+                "input | SLAVC | OGL | VSL. It needs a running Jupyter kernel; when this notebook was run "
+                f"it showed alpha = {b.alpha:.2f}, VSL confidence {b.current.confidences['vsl']:.3f}.]")
+
 
 def alpha_slider(blender: AlphaBlender, step: float = 0.05,
                  continuous_update: bool = False) -> AlphaSliderView:
-    """The interactive alpha view: ``display(alpha_slider(blender).widget)``.
+    """The interactive alpha view: ``display(alpha_slider(blender))`` (or its ``.widget``).
+
+    Displayed itself, a static viewer of the saved notebook shows :meth:`AlphaSliderView.static_text`.
 
     Raises:
         WidgetsUnavailableError: ipywidgets is not installed (the message says what to do).
@@ -457,7 +500,7 @@ class PairExplorer:
         return case_rows_figure([self.row(label, alpha)], title=self.title)
 
 
-class PairExplorerView:
+class PairExplorerView(_Displayable):
     """The hard-case explorer's widgets: example picker, file upload, alpha slider, audio player.
 
     ``widget`` (a ``VBox``) is what to display. Errors (a file the loaders cannot read, a
@@ -491,6 +534,14 @@ class PairExplorerView:
         ])
         if explorer.labels:
             self.show()
+
+    def static_text(self) -> str:
+        """What a reader of the saved notebook sees in place of the explorer."""
+        n = len(self.explorer.labels)
+        return (f"[Interactive hard-case explorer: pick one of {n} image-sound pairs, or upload your own "
+                "image and sound, move alpha, and see input | SLAVC | OGL | VSL with the boxes and per-map "
+                "cIoU, and hear the sound. It needs a running Jupyter kernel; the figures above show the "
+                "same maps.]")
 
     def _error(self, exc: Exception) -> None:
         self.status.value = f"<b style='color:#b00'>{html.escape(str(exc))}</b>"
@@ -531,7 +582,9 @@ class PairExplorerView:
 
 
 def pair_explorer(explorer: PairExplorer, upload_dir: str | os.PathLike | None = None) -> PairExplorerView:
-    """The interactive hard-case view: ``display(pair_explorer(explorer).widget)``.
+    """The interactive hard-case view: ``display(pair_explorer(explorer))`` (or its ``.widget``).
+
+    Displayed itself, a static viewer of the saved notebook shows :meth:`PairExplorerView.static_text`.
 
     Raises:
         WidgetsUnavailableError: ipywidgets is not installed (the message says what to do).

@@ -66,7 +66,6 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
-from tqdm.auto import tqdm
 
 from slavc_lite._version import __version__
 from slavc_lite.audio import N_FREQS, load_spectrogram, num_frames
@@ -81,6 +80,7 @@ from slavc_lite.images import (
     test_transform,
     train_transform,
 )
+from slavc_lite.progress import tqdm
 
 __all__ = [
     "BatchAugment",

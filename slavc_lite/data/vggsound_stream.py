@@ -211,7 +211,7 @@ def _open_url(url: str, timeout: float, report: StreamReport):
 
 def _megabytes_bar(response, progress: bool):
     """A second progress bar: megabytes received (of the Content-Length, when the server says)."""
-    from tqdm.auto import tqdm
+    from slavc_lite.progress import tqdm
 
     length = response.headers.get("Content-Length")
     total = int(length) / 1e6 if length and length.isdigit() else None
@@ -259,7 +259,7 @@ def stream_shard(
     out_dir = Path(out_dir)
     wanted = None if ids is None else set(ids)
     report = StreamReport(url=url, out_dir=out_dir, limit=limit)
-    from tqdm.auto import tqdm
+    from slavc_lite.progress import tqdm
 
     with exclusive_output(out_dir), FailureLog(out_dir) as log, ExitStack() as stack:
         done = completed_ids(out_dir)

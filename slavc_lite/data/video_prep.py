@@ -786,7 +786,7 @@ def prepare_videos(
         todo = [(clip_id, path) for clip_id, path in videos.items() if clip_id not in done]
         report.skipped = len(videos) - len(todo)
         threads = 0 if workers <= 1 else 1
-        from tqdm.auto import tqdm
+        from slavc_lite.progress import tqdm
 
         executor = None
         bar = tqdm(total=len(todo), unit="clip", desc="prepare", disable=not progress)

@@ -422,7 +422,7 @@ def score_test_set(
     batches = iterate_batches(dataset, batch_size, limit, device, num_workers, positions)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from slavc_lite.progress import tqdm
 
         bar = tqdm(total=total, desc=f"scoring {getattr(dataset, 'name', None) or 'test set'}", unit="pair")
     try:

@@ -178,7 +178,7 @@ def pretrain_object_net(
         loader = _loader(part, run.pretrain_batch_size, True, seed + epoch, config.data.workers)
         bar = None
         if progress:
-            from tqdm.auto import tqdm
+            from slavc_lite.progress import tqdm
 
             bar = tqdm(total=len(loader), desc=f"object pretraining {epoch + 1}/{run.pretrain_epochs}",
                        unit="batch", leave=False)

@@ -135,7 +135,7 @@ class Trainer:
     def _note(self, text: str) -> None:
         logger.info(text)
         if self.show:
-            from tqdm.auto import tqdm
+            from slavc_lite.progress import tqdm
 
             tqdm.write(text)
 
@@ -344,7 +344,7 @@ class Trainer:
         self._resume_states = None
         bar = None
         if self.show:
-            from tqdm.auto import tqdm
+            from slavc_lite.progress import tqdm
 
             bar = tqdm(total=n_batches, initial=p.position, desc=f"epoch {p.epoch + 1}/{cfg.optim.epochs}",
                        unit="batch")

@@ -171,7 +171,7 @@ def _pool(workers: int):
 def _progress(total: int, enabled: bool):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    from slavc_lite.progress import tqdm
 
     return tqdm(total=total, desc="toy world", unit="pair")
 
