@@ -12,7 +12,8 @@ The logic is plain Python, works without ipywidgets and is unit-tested:
   with the boxes of their sounding objects (the ground truth) and of visible silent objects.
 * :func:`uploaded_files`, :func:`save_upload`, :func:`pair_from_uploads`: uploaded bytes ->
   files -> checked by slavc_lite's own loaders, whose :class:`~slavc_lite.errors.InputFileError`
-  names the file and the problem.
+  names the file and the problem. On Colab, where ``FileUpload`` loses files of 1 MB or more,
+  :func:`colab_upload` (Colab's own dialog) and :func:`pair_from_paths` (files on the machine).
 * :class:`PairExplorer`: localizes each pair once, re-blends for any alpha, draws the review's
   row input | SLAVC | OGL | VSL with the boxes (:func:`slavc_lite.figures.case_rows_figure`).
 
@@ -56,9 +57,11 @@ __all__ = [
     "PairExplorerView",
     "WidgetsUnavailableError",
     "alpha_slider",
+    "colab_upload",
     "example_pairs",
     "figure_png",
     "pair_explorer",
+    "pair_from_paths",
     "pair_from_uploads",
     "save_upload",
     "toy_pairs",
@@ -441,6 +444,42 @@ def pair_from_uploads(image_value: Any, audio_value: Any, folder: str | os.PathL
                 note="your upload (no ground-truth boxes)")
 
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+"""File name endings taken for the image of an uploaded pair (anything else is the sound)."""
+
+
+def colab_upload(folder: str | os.PathLike) -> list[Path]:
+    """Files picked in Colab's own upload dialog (``google.colab.files.upload()``), saved in ``folder``.
+
+    ipywidgets' ``FileUpload`` loses files of 1 MB or more on Colab; Colab's dialog does not.
+    Returns the saved paths (names kept, folders and odd characters removed, :func:`save_upload`).
+    """
+    from google.colab import files
+
+    return [save_upload(name, bytes(content), folder) for name, content in files.upload().items()]
+
+
+def pair_from_paths(image: str | os.PathLike, audio: str | os.PathLike, label: str | None = None) -> Pair:
+    """A :class:`Pair` from two files on this machine, read once with slavc_lite's loaders.
+
+    Raises:
+        ValueError: a path is empty.
+        InputFileError: a file that is missing or that the loaders cannot read (named).
+    """
+    from slavc_lite.audio import load_audio
+    from slavc_lite.images import load_image
+
+    given = (("an image", image), ("a sound", audio))
+    missing = " and ".join(what for what, path in given if not str(path).strip())
+    if missing:
+        raise ValueError(f"give the path of {missing} first (the pair needs both)")
+    image, audio = Path(str(image).strip()).expanduser(), Path(str(audio).strip()).expanduser()
+    load_image(image)
+    load_audio(audio)
+    return Pair(label=label or f"upload: {image.name} + {audio.name}", image=image, audio=audio,
+                note="your files (no ground-truth boxes)")
+
+
 # ------------------------------------------------------------------------------------ explorer
 
 
@@ -505,19 +544,37 @@ class PairExplorerView(_Displayable):
 
     ``widget`` (a ``VBox``) is what to display. Errors (a file the loaders cannot read, a
     missing upload) are shown in ``status`` instead of raising in the callback.
+
+    Uploads: ipywidgets' ``FileUpload`` buttons, except on Colab, where ``FileUpload`` loses
+    files of 1 MB or more. There the view has two path boxes (a file on the Colab machine: one
+    dragged into Colab's file browser, or on a mounted Drive) and a button that opens Colab's
+    own upload dialog (:func:`colab_upload`) and fills the boxes with the uploaded files.
+    ``colab`` forces one way or the other (default: :func:`slavc_lite.tutorial.on_colab`).
     """
 
-    def __init__(self, explorer: PairExplorer, upload_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, explorer: PairExplorer, upload_dir: str | os.PathLike | None = None,
+                 colab: bool | None = None) -> None:
+        from slavc_lite.tutorial import on_colab
+
         w = _ipywidgets()
         self.explorer = explorer
         self.upload_dir = Path(upload_dir) if upload_dir is not None else Path(
             tempfile.mkdtemp(prefix="slavc-lite-upload-"))
+        self.colab = on_colab() if colab is None else bool(colab)
         self.picker = w.Dropdown(options=explorer.labels, description="pair",
                                  layout=w.Layout(width="560px"))
         self.alpha = w.FloatSlider(value=explorer.alpha, min=0.0, max=1.0, step=0.05, description="alpha",
                                    continuous_update=False, readout_format=".2f")
-        self.image_upload = w.FileUpload(accept="image/*", multiple=False, description="image")
-        self.audio_upload = w.FileUpload(accept="audio/*,video/*", multiple=False, description="audio")
+        if self.colab:
+            self.image_path = w.Text(description="image", placeholder="/content/scene.jpg")
+            self.audio_path = w.Text(description="sound", placeholder="/content/clip.wav")
+            self.colab_button = w.Button(description="upload (Colab dialog)", icon="upload")
+            self.colab_button.on_click(lambda button: self.upload_with_colab())
+            upload_row = [self.image_path, self.audio_path, self.colab_button]
+        else:
+            self.image_upload = w.FileUpload(accept="image/*", multiple=False, description="image")
+            self.audio_upload = w.FileUpload(accept="audio/*,video/*", multiple=False, description="audio")
+            upload_row = [self.image_upload, self.audio_upload]
         self.use_upload = w.Button(description="localize my pair", icon="upload")
         self.status = w.HTML()
         self.note = w.HTML()
@@ -529,7 +586,7 @@ class PairExplorerView(_Displayable):
         self.use_upload.on_click(lambda button: self.localize_uploads())
         self.widget = w.VBox([
             w.HBox([self.picker, self.alpha]),
-            w.HBox([self.image_upload, self.audio_upload, self.use_upload]),
+            w.HBox([*upload_row, self.use_upload]),
             self.status, self.note, self.figure, self.player,
         ])
         if explorer.labels:
@@ -562,11 +619,28 @@ class PairExplorerView(_Displayable):
         self.player.value = pair.audio.read_bytes()
         self.status.value = ""
 
-    def localize_uploads(self) -> Pair | None:
-        """Save the uploaded image and sound, check them, add the pair and show it."""
-        folder = Path(tempfile.mkdtemp(dir=self.upload_dir))  # a fresh folder: no stale cached maps
+    def upload_with_colab(self) -> list[Path]:
+        """Colab's upload dialog; the uploaded image and sound fill the path boxes (Colab only)."""
+        folder = Path(tempfile.mkdtemp(dir=self.upload_dir))
         try:
-            pair = pair_from_uploads(self.image_upload.value, self.audio_upload.value, folder)
+            saved = colab_upload(folder)
+        except (ImportError, OSError) as exc:
+            self._error(exc)
+            return []
+        for path in saved:
+            box = self.image_path if path.suffix.lower() in IMAGE_SUFFIXES else self.audio_path
+            box.value = str(path)
+        self.status.value = html.escape(f"uploaded {', '.join(p.name for p in saved) or 'nothing'}")
+        return saved
+
+    def localize_uploads(self) -> Pair | None:
+        """Check the uploaded (or, on Colab, named) image and sound, add the pair and show it."""
+        try:
+            if self.colab:
+                pair = pair_from_paths(self.image_path.value, self.audio_path.value)
+            else:
+                folder = Path(tempfile.mkdtemp(dir=self.upload_dir))  # a fresh folder: no stale cached maps
+                pair = pair_from_uploads(self.image_upload.value, self.audio_upload.value, folder)
         except (SlavcLiteError, ValueError) as exc:
             self._error(exc)
             return None
@@ -581,7 +655,8 @@ class PairExplorerView(_Displayable):
         return pair
 
 
-def pair_explorer(explorer: PairExplorer, upload_dir: str | os.PathLike | None = None) -> PairExplorerView:
+def pair_explorer(explorer: PairExplorer, upload_dir: str | os.PathLike | None = None,
+                  colab: bool | None = None) -> PairExplorerView:
     """The interactive hard-case view: ``display(pair_explorer(explorer))`` (or its ``.widget``).
 
     Displayed itself, a static viewer of the saved notebook shows :meth:`PairExplorerView.static_text`.
@@ -589,4 +664,4 @@ def pair_explorer(explorer: PairExplorer, upload_dir: str | os.PathLike | None =
     Raises:
         WidgetsUnavailableError: ipywidgets is not installed (the message says what to do).
     """
-    return PairExplorerView(explorer, upload_dir=upload_dir)
+    return PairExplorerView(explorer, upload_dir=upload_dir, colab=colab)
