@@ -154,15 +154,15 @@ def _download(target: Path, staging: Path, url: str | None, quiet: bool) -> None
     where = {"url": url} if url else {"id": RELEASED_CHECKPOINT_ID}
     try:
         result = gdown.download(output=str(staging), quiet=quiet, resume=True, **where)
-    except requests.exceptions.ConnectionError as exc:
-        raise WeightsUnavailableError(_offline_message(target, source, exc)) from exc
     except (DownloadError, requests.exceptions.RequestException) as exc:
-        parts = sorted(staging.parent.glob(f"{staging.name}*.part"))
-        kept = f" The bytes received so far are kept in {parts[0]}; run the fetch again to resume." \
-            if parts and parts[0].stat().st_size else ""
-        raise WeightsUnavailableError(
-            f"Downloading the released SLAVC model ({source}) to {target} failed: {exc}.{kept}"
-        ) from exc
+        parts = [p for p in sorted(staging.parent.glob(f"{staging.name}*.part")) if p.stat().st_size]
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            message = _offline_message(target, source, exc)
+        else:
+            message = f"Downloading the released SLAVC model ({source}) to {target} failed: {exc}."
+        if parts:
+            message += f" The bytes received so far are kept in {parts[0]}; run the fetch again to resume."
+        raise WeightsUnavailableError(message) from exc
     if result is None or not staging.is_file():
         raise WeightsUnavailableError(
             f"Downloading the released SLAVC model ({source}) to {target} failed: the server gave no "

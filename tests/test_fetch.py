@@ -143,6 +143,12 @@ def test_interrupted_transfer_looks_incomplete_then_resumes(tmp_path, serve, che
     assert 0 < kept <= server.cut_at and parts[0].read_bytes() == checkpoint_bytes[:kept]
     assert best_weights_in(tmp_path) is None
 
+    # Offline in between: the message says where the file goes, and that the bytes are kept.
+    with pytest.raises(WeightsUnavailableError, match="Offline") as info:
+        fetch.fetch_official(tmp_path, url=_closed_port_url(), quiet=True)
+    assert RELEASED_CHECKPOINT_ID in str(info.value) and str(parts[0]) in str(info.value)
+    assert parts[0].stat().st_size == kept
+
     server.cut_at = None
     server.ranges.clear()
     path = fetch.fetch_official(tmp_path, url=server.url, quiet=True)
