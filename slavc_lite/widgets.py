@@ -582,7 +582,8 @@ class PairExplorerView(_Displayable):
         self.player = w.Audio(autoplay=False, loop=False)
         self._updating = False
         self.picker.observe(lambda change: None if self._updating else self.show(), names="value")
-        self.alpha.observe(lambda change: self.show(), names="value")
+        self.alpha.observe(lambda change: self.redraw(), names="value")
+        self._figures: dict[tuple[str, str], SliderFigure] = {}  # per pair: alpha re-draws its VSL panel
         self.use_upload.on_click(lambda button: self.localize_uploads())
         self.widget = w.VBox([
             w.HBox([self.picker, self.alpha]),
@@ -603,17 +604,36 @@ class PairExplorerView(_Displayable):
     def _error(self, exc: Exception) -> None:
         self.status.value = f"<b style='color:#b00'>{html.escape(str(exc))}</b>"
 
-    def show(self) -> None:
-        """Draw the picked pair at the slider's alpha and load its sound into the player."""
+    def redraw(self) -> bool:
+        """Draw the picked pair at the slider's alpha (the explorer's figure); False on an error.
+
+        Each pair's figure is drawn once (:class:`~slavc_lite.slider_figure.SliderFigure`); a
+        new alpha re-draws only its VSL panel.
+        """
         label = self.picker.value
         if label is None:
-            return
+            return False
         try:
-            self.figure.value = figure_png(self.explorer.figure(label, self.alpha.value))
+            pair = self.explorer.pair(label)
+            figure = self._figures.get(pair.key)
+            if figure is None:
+                result = self.explorer.result(label, self.alpha.value)
+                blender = AlphaBlender(result, pair.label, pair.boxes, pair.silent_boxes,
+                                       title=self.explorer.title)
+                figure = self._figures[pair.key] = SliderFigure(blender, dpi=PREVIEW_DPI)
+                self.figure.value = figure.png()
+            else:
+                self.figure.value = figure.png(self.alpha.value)
         except (SlavcLiteError, ValueError) as exc:
             self._error(exc)
+            return False
+        return True
+
+    def show(self) -> None:
+        """Draw the picked pair at the slider's alpha and load its sound into the player."""
+        if not self.redraw():
             return
-        pair = self.explorer.pair(label)
+        pair = self.explorer.pair(self.picker.value)
         self.note.value = html.escape(pair.note)
         self.player.format = pair.audio.suffix.lstrip(".").lower() or "wav"
         self.player.value = pair.audio.read_bytes()

@@ -120,3 +120,25 @@ def test_png_bytes_decode_to_the_same_pixels(channels):
         assert np.array_equal(decoded, array)
     with pytest.raises(ValueError, match="H x W x 3"):
         png_bytes(array[..., 0])
+
+
+def test_the_explorer_redraws_only_the_vsl_panel_of_the_picked_pair(result, tmp_path):
+    """Chapter 08's explorer: same picture as its full figure, the sound not re-sent on a new alpha."""
+    pytest.importorskip("ipywidgets")
+    from pathlib import Path
+    from unittest import mock
+
+    assets = Path(__file__).resolve().parents[1] / "assets" / "examples"
+    torch.manual_seed(0)
+    described = {"slavc": RANDOM_WEIGHTS, "ogl": RANDOM_WEIGHTS}
+    localizer = Localizer(SLAVC(backbone=SMALL, dim=16, image_weights=None), build_image_encoder(SMALL),
+                          device="cpu", weights_description=described, random_weights=True)
+    explorer = widgets.PairExplorer(localizer, widgets.example_pairs(assets), title="untrained")
+    view = widgets.pair_explorer(explorer, upload_dir=tmp_path)
+    label = view.picker.value
+    with mock.patch.object(type(view.player), "value", new_callable=mock.PropertyMock) as player_value:
+        view.alpha.value = 0.8
+        assert player_value.call_count == 0
+    full = pixels(widgets.figure_png(explorer.figure(label, 0.8)))
+    assert_same_picture(pixels(bytes(view.figure.value)), full)
+    assert explorer.localized == 1
