@@ -48,8 +48,10 @@ FILES = {"video": "localized.mp4", "timeline": "timeline.png", "result": "result
 STRIP_FRAMES = 8
 """Most frames shown in the timeline's strip."""
 
-_LINE_COLOURS = {"slavc": "tab:red", "ogl": "tab:blue", "vsl": "tab:purple"}
-_MAP_LABELS = {"slavc": "SLAVC", "ogl": "OGL", "vsl": "VSL"}
+_LINE_COLOURS = {"slavc": "tab:red", "ogl": "tab:blue", "vsl": "tab:purple", "synchrony": "tab:green",
+                 "slavc+sync": "tab:orange", "vsl+sync": "tab:brown"}
+_MAP_LABELS = {"slavc": "SLAVC", "ogl": "OGL", "vsl": "VSL", "synchrony": "synchrony",
+               "slavc+sync": "SLAVC with synchrony", "vsl+sync": "VSL with synchrony"}
 
 
 def _random_title() -> str:

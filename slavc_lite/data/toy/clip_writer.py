@@ -9,7 +9,7 @@ Layout::
                                     "objects": [{"class", "role", "box", "motion"}]}]
 
 Splits: ``val`` (chooses the weight of the synchrony gate) and ``test`` (reported numbers),
-``n_per_kind`` clips of every kind of :data:`~slavc_lite.data.toy.clips.CLIP_KINDS` each. The
+a number of clips of every kind of :data:`~slavc_lite.data.toy.clips.CLIP_KINDS` each. The
 clips are read back through the same video reader ``slavc-lite localize --video`` uses, so
 the evaluation measures what a user's video would get. Like the still world, the folder is
 built beside ``OUT`` and renamed into place; a complete world with the same configuration is
@@ -66,9 +66,9 @@ def clip_record(clip: ToyClip, file: str) -> dict:
     }
 
 
-def _config(seed: int, n_per_kind: int) -> dict:
+def _config(seed: int, sizes: dict[str, int]) -> dict:
     return {"format": "slavc-lite toy videos", "version": TOY_VIDEO_VERSION, "seed": int(seed),
-            "n_per_kind": int(n_per_kind), "fps": CLIP_FPS, "seconds": CLIP_SECONDS,
+            "per_kind": {k: int(v) for k, v in sizes.items()}, "fps": CLIP_FPS, "seconds": CLIP_SECONDS,
             "kinds": list(CLIP_KINDS)}
 
 
@@ -81,19 +81,22 @@ def read_video_manifest(out: str | os.PathLike) -> dict | None:
         return None
 
 
-def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 20, seed: int = 0,
-                     overwrite: bool = False) -> ToyVideoSummary:
-    """Write ``n_per_kind`` clips of every kind to ``OUT/val`` and ``OUT/test`` (module docstring).
+def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 16, seed: int = 0, overwrite: bool = False,
+                     n_val_per_kind: int | None = None) -> ToyVideoSummary:
+    """Write ``n_per_kind`` clips of every kind to ``OUT/test`` and ``n_val_per_kind`` (default:
+    half as many, at least 1) to ``OUT/val`` (module docstring).
 
     Raises ``FileExistsError`` when ``out`` holds something else than a toy video world and
     ``overwrite`` is False.
     """
     from slavc_lite.video_writer import write_mp4
 
-    if n_per_kind < 1:
-        raise ValueError(f"n_per_kind must be at least 1, got {n_per_kind}")
+    n_val = max(1, n_per_kind // 2) if n_val_per_kind is None else n_val_per_kind
+    if n_per_kind < 1 or n_val < 1:
+        raise ValueError(f"every split needs at least 1 clip per kind, got {n_per_kind} and {n_val}")
     out = Path(out).resolve()
-    config = _config(seed, n_per_kind)
+    sizes = {"val": n_val, "test": n_per_kind}
+    config = _config(seed, sizes)
     counts = {kind: n_per_kind for kind in CLIP_KINDS}
     if out.exists():
         manifest = read_video_manifest(out)
@@ -110,7 +113,7 @@ def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 20, seed: int = 0
             (tmp / split).mkdir(parents=True)
             records = []
             for kind in CLIP_KINDS:
-                for i in range(n_per_kind):
+                for i in range(sizes[split]):
                     clip = split_clip(seed, split, kind, i)
                     file = f"{clip.id}.mp4"
                     write_mp4(tmp / split / file, clip.frames, clip.fps, clip.waveform, clip.sample_rate)
@@ -128,5 +131,5 @@ def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 20, seed: int = 0
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    total = n_per_kind * len(CLIP_KINDS) * len(VIDEO_SPLITS)
+    total = (n_per_kind + n_val) * len(CLIP_KINDS)
     return ToyVideoSummary(out, counts, False, f"wrote {total} clips to {out}")

@@ -51,7 +51,9 @@ def add_videos_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write 3 s, 8 fps toy clips (H.264 + AAC mp4) of every kind "
         f"({', '.join(CLIP_KINDS)}) to OUT/val and OUT/test, with clips.json ground truth.")
     p.add_argument("--out", required=True, help="output folder (written atomically)")
-    p.add_argument("--per-kind", type=int, default=20, help="clips of each kind per split (default 20)")
+    p.add_argument("--per-kind", type=int, default=16, help="test clips of each kind (default 16)")
+    p.add_argument("--val-per-kind", type=int, default=None,
+                   help="validation clips of each kind (default: half of --per-kind)")
     p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace other files at --out")
     p.set_defaults(func=run_videos)
@@ -63,7 +65,7 @@ def run_videos(args: argparse.Namespace) -> int:
 
     try:
         summary = write_toy_videos(os.path.expanduser(args.out), n_per_kind=args.per_kind, seed=args.seed,
-                                   overwrite=args.overwrite)
+                                   overwrite=args.overwrite, n_val_per_kind=args.val_per_kind)
     except (FileExistsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
