@@ -19,7 +19,8 @@ Differencing both sides matters: a loud steady sound and a still object do not c
 drum hit and the drum's squash do. A still frame (or a silent clip) gives a map of zeros.
 
 :func:`gated_map` combines a semantic map (SLAVC or VSL: "a guitar") with the synchrony map
-("this one"): ``semantic * ((1 - w) + w * s / max(s))``.
+("this one"): ``rel(semantic) * ((1 - w) + w * s / max(s))``, where ``rel`` is the per-map
+min-max normalisation the official relative prediction applies.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "correlation_map",
     "synchrony_map",
     "windowed_synchrony_maps",
+    "relative",
     "gated_map",
 ]
 
@@ -161,15 +163,30 @@ def windowed_synchrony_maps(frames: np.ndarray, times: np.ndarray, waveform: np.
     return np.stack(out)
 
 
+def relative(maps_: np.ndarray) -> np.ndarray:
+    """Per-map min-max normalisation to [0, 1] (``[H, W]`` or ``[B, H, W]``); a constant map gives 0.
+
+    The official relative prediction normalises each map this way before keeping its top 50%."""
+    x = np.asarray(maps_, dtype=np.float32)
+    flat = x.reshape(-1, x.shape[-2] * x.shape[-1])
+    low = flat.min(axis=1).reshape(x.shape[:-2] + (1, 1))
+    span = (flat.max(axis=1) - flat.min(axis=1)).reshape(x.shape[:-2] + (1, 1))
+    return np.divide(x - low, span, out=np.zeros_like(x), where=span > 0)
+
+
 def gated_map(semantic: np.ndarray | torch.Tensor, synchrony: np.ndarray | torch.Tensor,
               weight: float) -> np.ndarray:
-    """SLAVC with synchrony: ``semantic * ((1 - weight) + weight * s / max(s))``.
+    """SLAVC with synchrony: ``rel(semantic) * ((1 - weight) + weight * s / max(s))``.
 
-    The semantic map (SLAVC or VSL, on the fixed [0, 1] scale) says *what* sounds; the
-    synchrony map ``s``, relative to its own maximum, says *which one* moves with the sound.
-    ``weight = 0`` gives the semantic map, ``1`` the product. Where nothing moves with the
-    sound (``max(s) = 0``) the gate is ``1 - weight`` everywhere, so the ranking of the semantic
-    map is kept. Maps are ``[H, W]`` or batches ``[B, H, W]`` (one maximum per map).
+    The semantic map (SLAVC or VSL) says *what* sounds; the synchrony map ``s``, relative to its
+    own maximum, says *which one* moves with the sound. The semantic map enters on its relative
+    scale (:func:`relative`, as the official relative prediction sees it): on the fixed scale a
+    trained map may span only a few hundredths, and any gate would then override it. ``weight =
+    0`` gives the relative semantic map (the same official prediction as the map itself), ``1``
+    the product. Where nothing moves with the sound (``max(s) = 0``) the gate is ``1 - weight``
+    everywhere, so the ranking of the semantic map is kept. The result lies in [0, 1] but is
+    not on the fixed scale of the official maps. Maps are ``[H, W]`` or ``[B, H, W]`` (one
+    normalisation and one maximum per map).
     """
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight must be in [0, 1], not {weight}")
@@ -179,4 +196,4 @@ def gated_map(semantic: np.ndarray | torch.Tensor, synchrony: np.ndarray | torch
         raise ValueError(f"semantic map {sem.shape} and synchrony map {syn.shape} differ in shape")
     peak = syn.reshape(-1, *syn.shape[-2:]).max(axis=(1, 2)).reshape(syn.shape[:-2] + (1, 1))
     rel = np.divide(syn, peak, out=np.zeros_like(syn), where=peak > 0)
-    return sem * ((1.0 - weight) + weight * rel)
+    return relative(sem) * ((1.0 - weight) + weight * rel)

@@ -48,11 +48,15 @@ def test_score_clip_pointing_silent_instance_and_cap():
     assert scores["synchrony"]["ciou_adaptive"] > scores["slavc"]["ciou_adaptive"]
 
 
-def test_weight_zero_gives_the_semantic_map_back():
+def test_weight_zero_gives_the_semantic_map_back_on_its_relative_scale():
+    from slavc_lite.synchrony import relative
+
     clip = _same_type_clip("a")
     gated = clip.with_gates(0.0)
-    np.testing.assert_allclose(gated["slavc+sync"], clip.maps["slavc"])
-    np.testing.assert_allclose(gated["vsl+sync"], clip.maps["vsl"])
+    np.testing.assert_allclose(gated["slavc+sync"], relative(clip.maps["slavc"]), atol=1e-6)
+    np.testing.assert_allclose(gated["vsl+sync"], relative(clip.maps["vsl"]), atol=1e-6)
+    scores = score_clip(clip, 0.0)
+    assert scores["slavc+sync"]["ciou"] == pytest.approx(scores["slavc"]["ciou"])
 
 
 def test_kind_table_choose_weight_findings_and_markdown():
@@ -73,12 +77,12 @@ def test_kind_table_choose_weight_findings_and_markdown():
 
 
 def test_findings_name_a_kind_where_the_gate_costs_cIoU():
-    clip = _same_type_clip("b")
-    clip.kind = "same_type"
-    clip.silent_instance_boxes = []
-    clip.maps["slavc"] = clip.maps["ogl"]
-    clip.maps["synchrony"] = _bump(170, 110)  # synchrony on the wrong object
+    yy = np.mgrid[0:224, 0:224][0].astype(np.float32)
+    top = 1.0 - yy / 224  # high on the top half, where the (half-frame) sounding box is
+    maps = {"slavc": top, "ogl": top, "vsl": top, "synchrony": 1.0 - top, "centre": top}
+    clip = ClipMaps("c", "same_type", maps, [(0, 0, 224, 112)])
     result = {"tables": kind_table([clip], 1.0)}
+    assert result["tables"]["same_type"]["slavc"]["ciou"] > 0.9
     assert "worse than SLAVC by more than 0.02 cIoU on same_type" in video_findings(result)[-1]
 
 

@@ -9,6 +9,7 @@ from slavc_lite.synchrony import (
     audio_energy,
     correlation_map,
     gated_map,
+    relative,
     synchrony_map,
     visual_change,
     windowed_synchrony_maps,
@@ -107,14 +108,22 @@ def test_windowed_maps_use_the_frames_around_each_centre():
         assert x0 <= x < x1 and y0 <= y < y1
 
 
-def test_gated_map_keeps_the_semantic_map_at_weight_zero_and_is_the_product_at_one():
+def test_relative_is_the_per_map_min_max():
+    maps = np.stack([np.array([[1.0, 2.0], [3.0, 5.0]]), np.full((2, 2), 4.0)]).astype(np.float32)
+    out = relative(maps)
+    np.testing.assert_allclose(out[0], [[0.0, 0.25], [0.5, 1.0]])
+    np.testing.assert_allclose(out[1], 0.0)
+
+
+def test_gated_map_keeps_the_semantic_ranking_at_weight_zero_and_is_the_product_at_one():
     rng = np.random.default_rng(1)
-    semantic = rng.random((8, 8)).astype(np.float32)
+    semantic = (0.6 + 0.05 * rng.random((8, 8))).astype(np.float32)  # a flat map, as on the fixed scale
     sync = rng.random((8, 8)).astype(np.float32)
-    np.testing.assert_allclose(gated_map(semantic, sync, 0.0), semantic)
-    np.testing.assert_allclose(gated_map(semantic, sync, 1.0), semantic * sync / sync.max(), rtol=1e-6)
+    rel = (semantic - semantic.min()) / (semantic.max() - semantic.min())
+    np.testing.assert_allclose(gated_map(semantic, sync, 0.0), rel, atol=1e-6)
+    np.testing.assert_allclose(gated_map(semantic, sync, 1.0), rel * sync / sync.max(), atol=1e-6)
     half = gated_map(semantic, sync, 0.5)
-    np.testing.assert_allclose(half, semantic * (0.5 + 0.5 * sync / sync.max()), rtol=1e-6)
+    np.testing.assert_allclose(half, rel * (0.5 + 0.5 * sync / sync.max()), atol=1e-6)
 
 
 def test_gated_map_without_synchrony_keeps_the_ranking_and_handles_batches():
@@ -122,8 +131,8 @@ def test_gated_map_without_synchrony_keeps_the_ranking_and_handles_batches():
     sync = np.zeros((2, 6, 6), np.float32)
     sync[1, 2, 3] = 0.5
     out = gated_map(semantic, sync, 0.75)
-    np.testing.assert_allclose(out[0], 0.25 * semantic[0], rtol=1e-6)
-    assert out[1, 2, 3] == pytest.approx(semantic[1, 2, 3])
+    np.testing.assert_allclose(out[0], 0.25 * relative(semantic[0]), atol=1e-6)
+    assert out[1, 2, 3] == pytest.approx(relative(semantic[1])[2, 3])
     with pytest.raises(ValueError, match="weight"):
         gated_map(semantic, sync, 1.5)
     with pytest.raises(ValueError, match="shape"):

@@ -8,7 +8,9 @@ Two committed files hold the measured numbers:
 * ``results/toy_seeds.json``: the ``cpu-toy`` recipe with several seeds
   (``experiments/toy_seeds.py`` writes ``build/seeds/summary.json``);
 * ``results/toy_decay.json``: the controlled longer runs of ``experiments/toy_decay.py``
-  (``build/decay/decay.json``).
+  (``build/decay/decay.json``);
+* ``results/toy_video.json``: the toy video evaluation of ``make run``
+  (``build/eval-video/metrics_video.json``, :mod:`slavc_lite.evaluation.video`).
 
 :func:`render_results` turns them into markdown, and :func:`update_readme` puts that between
 the markers ``<!-- results:begin -->`` and ``<!-- results:end -->`` of ``README.md``. A test
@@ -40,6 +42,10 @@ END = "<!-- results:end -->"
 MAKE_RUN_FILE = "toy_make_run.json"
 SEEDS_FILE = "toy_seeds.json"
 DECAY_FILE = "toy_decay.json"
+VIDEO_FILE = "toy_video.json"
+_VIDEO_MAPS = (("slavc", "SLAVC"), ("vsl", "VSL"), ("synchrony", "synchrony"),
+               ("slavc+sync", "SLAVC with synchrony"), ("vsl+sync", "VSL with synchrony"),
+               ("centre", "centre prior"))
 
 _LABELS = {
     "slavc": "SLAVC (Eq. 6)",
@@ -226,6 +232,37 @@ def _decay_section(decay: Mapping[str, Any]) -> list[str]:
     return lines + _table(["run", "best cIoU (epoch)", "last cIoU", "best AP (epoch)", "last AP"], rows)
 
 
+def _video_section(video: Mapping[str, Any]) -> list[str]:
+    from slavc_lite.evaluation.video import video_findings
+
+    tables = video["tables"]
+    lines = [
+        "### Video: which instance is heard? (toy video world, chapter 09)",
+        "",
+        f"`make run`'s `slavc-lite evaluate-video` on the toy video test set ({video['n_test_clips']} "
+        "clips of 3 s at 8 fps): the still maps of frames sampled at "
+        f"{video['fps']:g} fps averaged over the clip "
+        f"(VSL alpha {video['alpha']:g}), the audio-visual synchrony map, and each gated by synchrony at "
+        f"weight {video['gate_weight']:g} (chosen on the validation clips). Each cell: official cIoU / "
+        "pointing game; the ceiling is the best official cIoU any map can reach on those clips.",
+        "",
+    ]
+    rows = []
+    for kind, row in tables.items():
+        rows.append([kind, str(row["slavc"]["n"]), _f(row["cap"]["ciou"])]
+                    + [f"{_f(row[m]['ciou'])} / {_f(row[m]['pointing'], 2)}" for m, _ in _VIDEO_MAPS])
+    lines += _table(["kind", "n", "ceiling"] + [label for _, label in _VIDEO_MAPS], rows)
+    same = [k for k in ("same_type_one_sounding", "same_type_two_sounding") if k in tables]
+    if same:
+        lines += ["", "Same-type clips: adaptive cIoU (the map cut to as many pixels as the ground truth) / "
+                  "share of clips whose maximum falls on a silent instance.", ""]
+        rows = [[k] + [f"{_f(tables[k][m]['ciou_adaptive'])} / {_f(tables[k][m]['silent_instance'], 2)}"
+                       for m, _ in _VIDEO_MAPS] for k in same]
+        lines += _table(["kind"] + [label for _, label in _VIDEO_MAPS], rows)
+    lines += [""] + [f"* {line}" for line in video_findings(video)]
+    return lines
+
+
 def render_results(results: Path) -> str:
     """The README's results block from the files in ``results`` (markers included)."""
     lines = [BEGIN]
@@ -236,6 +273,8 @@ def render_results(results: Path) -> str:
         lines += [""] + _seeds_section(json.loads(seeds_file.read_text(encoding="utf-8")))
     if (results / DECAY_FILE).is_file():
         lines += [""] + _decay_section(json.loads((results / DECAY_FILE).read_text(encoding="utf-8")))
+    if (results / VIDEO_FILE).is_file():
+        lines += [""] + _video_section(json.loads((results / VIDEO_FILE).read_text(encoding="utf-8")))
     lines.append(END)
     return "\n".join(lines)
 
@@ -279,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         for source, name in (
             (args.build / "seeds" / "summary.json", SEEDS_FILE),
             (args.build / "decay" / "decay.json", DECAY_FILE),
+            (args.build / "eval-video" / "metrics_video.json", VIDEO_FILE),
         ):
             if source.is_file():
                 shutil.copyfile(source, args.results / name)

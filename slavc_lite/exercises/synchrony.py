@@ -2,8 +2,8 @@
 
 * :func:`check_correlation_map` - the Pearson correlation over time of one signal with the
   visual change of every grid cell (reference :func:`slavc_lite.synchrony.correlation_map`).
-* :func:`check_gated_map` - SLAVC with synchrony, ``semantic * ((1 - w) + w * s / max(s))``
-  (reference :func:`slavc_lite.synchrony.gated_map`).
+* :func:`check_gated_map` - SLAVC with synchrony, ``rel(semantic) * ((1 - w) + w * s / max(s))``
+  with ``rel`` the per-map min-max normalisation (reference :func:`slavc_lite.synchrony.gated_map`).
 """
 
 from __future__ import annotations
@@ -58,9 +58,13 @@ def check_gated_map(fn: Callable, seed: int | None = None) -> bool:
         what = f"gated map at weight {weight:g}"
         got = as_numpy(_call(fn, semantic.copy(), sync.copy(), weight, what=what))
         expected = gated_map(semantic, sync, weight)
-        unscaled = semantic * ((1 - weight) + weight * sync)
+        rel = (semantic - semantic.min()) / (semantic.max() - semantic.min())
+        unscaled = rel * ((1 - weight) + weight * sync)
         if got.shape == expected.shape and weight > 0 and np.allclose(got, unscaled, atol=1e-6) \
                 and not np.allclose(got, expected, atol=1e-6):
             raise AssertionError(f"{what}: divide the synchrony map by its maximum first (s / max(s))")
+        raw = semantic * ((1 - weight) + weight * sync / sync.max())
+        if got.shape == raw.shape and np.allclose(got, raw, atol=1e-6) and not np.allclose(got, expected):
+            raise AssertionError(f"{what}: min-max normalise the semantic map first (its relative scale)")
         assert_close(got, expected, what, atol=1e-6)
-    return passed("your gate is semantic * ((1 - w) + w * s / max(s)) for four weights")
+    return passed("your gate is rel(semantic) * ((1 - w) + w * s / max(s)) for four weights")
