@@ -222,6 +222,14 @@ def test_frame_spectrograms_are_the_official_ones(clip_path):
         np.testing.assert_allclose(specs[i, 0].numpy(), expected, rtol=1e-6, atol=1e-6)
 
 
+def test_frame_images_are_the_official_test_transform():
+    from slavc_lite.images import test_transform
+
+    frames = np.random.default_rng(0).integers(0, 256, (3, 50, 70, 3), dtype=np.uint8)
+    expected = torch.stack([test_transform()(Image.fromarray(frame)) for frame in frames])
+    assert torch.equal(frame_images(frames), expected)
+
+
 # ---------------------------------------------------------------------------- batched maps
 
 
