@@ -393,7 +393,19 @@ def test_cli_usage_errors(clip_path, tmp_path, capsys):
     assert "not both" in capsys.readouterr().err
     assert main(["localize", "--out", out, "--random-weights"]) == 2
     assert "--video" in capsys.readouterr().err
-    assert main(["localize", "--video", str(clip_path), "--out", out, "--fps", "0"]) == 2
-    assert "positive" in capsys.readouterr().err
+    for fps in ("0", "-1", "nan", "inf", "two"):
+        assert main(["localize", "--video", str(clip_path), "--out", out, "--fps", fps]) == 2
+        assert "positive" in capsys.readouterr().err
     assert main(["localize", "--video", str(clip_path), "--out", out]) == 2  # no weights
     assert "--random-weights" in capsys.readouterr().err
+
+
+def test_cli_uses_a_truncated_clip_as_far_as_it_decodes(tmp_path, capsys):
+    full = vf.write_clip(tmp_path / "full.mp4", seconds=4.0, fps=10, faststart=True).path
+    cut = vf.write_truncated(full, tmp_path / "cut.mp4", fraction=0.8)
+    out = tmp_path / "out"
+    assert main(["localize", "--video", str(cut), "--out", str(out), "--random-weights", *SMALL]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"warning: {cut}: video frames stop at" in err
+    record = json.loads((out / "result.json").read_text())
+    assert 2 <= len(record["frames"]) < 8
