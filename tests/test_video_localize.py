@@ -382,7 +382,7 @@ def test_cli_refuses_bad_clips_in_one_line(tmp_path, capsys, case):
     path = bad_clip(tmp_path, case)
     out = tmp_path / "out"
     assert main(["localize", "--video", str(path), "--out", str(out), "--random-weights", *SMALL]) == 2
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # the message is wrapped at 100 columns
     assert "Traceback" not in err and str(path) in err
     assert not out.exists()
 
@@ -409,3 +409,16 @@ def test_cli_uses_a_truncated_clip_as_far_as_it_decodes(tmp_path, capsys):
     assert "Traceback" not in err and f"warning: {cut}: video frames stop at" in err
     record = json.loads((out / "result.json").read_text())
     assert 2 <= len(record["frames"]) < 8
+
+
+def test_frames_far_past_the_end_of_the_sound_are_refused(tmp_path, capsys):
+    from tests import media_factory as mf
+
+    path = mf.write_video(tmp_path / "short_sound.mkv", n_frames=50, fps=10, with_audio=True,
+                          audio_seconds=1.0)
+    out = tmp_path / "out"
+    assert main(["localize", "--video", str(path), "--out", str(out), "--random-weights", *SMALL]) == 2
+    err = " ".join(capsys.readouterr().err.split())  # the message is wrapped at 100 columns
+    assert "Traceback" not in err and str(path) in err
+    assert "no sound around the frame at 2.50 s" in err and "audio samples lie within 1.5 s" in err
+    assert not out.exists()
