@@ -129,7 +129,7 @@ class _Sampler:
     """
 
     def __init__(self, fps: float | None, to_array):
-        self.step = None if fps is None else Fraction(fps).limit_denominator(10**6) ** -1
+        self.step = None if fps is None else 1 / Fraction(fps).limit_denominator(10**6)
         self.to_array = to_array
         self.k = 0
         self.current = None  # (frame, time, array or None)

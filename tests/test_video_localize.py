@@ -422,3 +422,14 @@ def test_frames_far_past_the_end_of_the_sound_are_refused(tmp_path, capsys):
     assert "Traceback" not in err and str(path) in err
     assert "no sound around the frame at 2.50 s" in err and "audio samples lie within 1.5 s" in err
     assert not out.exists()
+
+
+def test_every_frame_of_a_variable_frame_rate_clip_keeps_its_times_in_the_video(localizer, tmp_path):
+    times = [0.0, 0.1, 0.15, 0.5, 0.55, 1.2, 1.3, 2.0]
+    path = write_vfr_clip(tmp_path / "vfr.mp4", times, seconds=2.5)
+    result = localize_video(localizer, path, fps=None)
+    assert result.fps is None and len(result) == len(times)
+    written = write_localized_video(result, tmp_path / "out.mp4")
+    with av.open(str(written)) as container:
+        decoded = [frame.time for frame in container.decode(video=0)]
+    assert decoded == pytest.approx(times, abs=1e-3)
