@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from slavc_lite.errors import InputFileError
 from slavc_lite.video_localize import VideoLocalization
 from slavc_lite.viz import DPI, SCALE, overlay, save_figure
 
@@ -114,11 +115,16 @@ class _SoundTrack:
     """
 
     def __init__(self, source: Path, start: float):
-        import av
+        from slavc_lite.video import _open
 
-        self.container = av.open(str(source))
+        _, self.container = _open(source)
+        if not self.container.streams.audio:
+            self.container.close()
+            raise InputFileError(source, "has no audio stream to put back into the video")
         self.stream = self.container.streams.audio[0]
         self.start = start
+        import av
+
         rate = self.stream.rate
         self.rate = rate if rate in av.codec.Codec("aac", "w").audio_rates else 48000
         self.layout = "mono" if self.stream.channels == 1 else "stereo"

@@ -433,3 +433,18 @@ def test_every_frame_of_a_variable_frame_rate_clip_keeps_its_times_in_the_video(
     with av.open(str(written)) as container:
         decoded = [frame.time for frame in container.decode(video=0)]
     assert decoded == pytest.approx(times, abs=1e-3)
+
+
+def test_another_sound_track_or_none_to_put_back(localized, tmp_path):
+    from tests import media_factory as mf
+
+    wav = mf.write_audio(tmp_path / "other.wav", mf.tone(seconds=2.0), 16000)
+    path = write_localized_video(localized, tmp_path / "other.mp4", audio_source=wav)
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0]
+        assert audio.rate == 16000 and audio.channels == 1
+        assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.05)
+    silent = vf.write_clip(tmp_path / "silent.mp4", audio_codec=None, seconds=1.0).path
+    with pytest.raises(InputFileError, match="no audio stream"):
+        write_localized_video(localized, tmp_path / "none.mp4", audio_source=silent)
+    assert not (tmp_path / "none.mp4").exists() and not list(tmp_path.glob(".none*"))
