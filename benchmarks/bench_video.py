@@ -10,6 +10,10 @@ the batched path calls ``Localizer.localize_batch`` on
 ``--batch-size`` frames at a time. Networks have random weights: the time does not depend on
 the values.
 
+On a CPU shared with other work the absolute figures swing widely (more so with several torch
+threads); the two paths are timed alternately so that their ratio stays comparable, and the
+machine's load average is printed at the start and the end.
+
 Usage: python benchmarks/bench_video.py [--seconds 6] [--fps 4] [--batch-size 16] [--repeats 3]
 Lines: ``<backbone>_batched_frames_per_s``, ``<backbone>_loop_frames_per_s``, ``<backbone>_speedup``.
 """
@@ -17,6 +21,7 @@ Lines: ``<backbone>_batched_frames_per_s``, ``<backbone>_loop_frames_per_s``, ``
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -107,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     report("machine", machine_line())
+    # Other work on the machine slows both paths, and multi-threaded runs most: say how busy it was.
+    report("load_average_1min_at_start", os.getloadavg()[0], 2)
     report("weights", "random (untrained): timing only, the maps mean nothing")
     with tempfile.TemporaryDirectory() as folder:
         path = write_clip(Path(folder) / "bench.mp4", args.seconds)
@@ -123,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         report(f"{backbone}_batched_frames_per_s", len(clip) / batched, 2)
         report(f"{backbone}_loop_frames_per_s", len(clip) / loop, 2)
         report(f"{backbone}_speedup", loop / batched, 2)
+    report("load_average_1min_at_end", os.getloadavg()[0], 2)
 
 
 if __name__ == "__main__":
