@@ -448,3 +448,9 @@ def test_another_sound_track_or_none_to_put_back(localized, tmp_path):
     with pytest.raises(InputFileError, match="no audio stream"):
         write_localized_video(localized, tmp_path / "none.mp4", audio_source=silent)
     assert not (tmp_path / "none.mp4").exists() and not list(tmp_path.glob(".none*"))
+
+
+def test_video_options_without_a_video_are_refused(tmp_path, capsys):
+    args = ["localize", "--image", "x.jpg", "--audio", "y.wav", "--out", str(tmp_path / "out"), "--fps", "3"]
+    assert main(args) == 2
+    assert "--fps and --batch-size go with --video" in capsys.readouterr().err
