@@ -24,6 +24,7 @@ decodes; when its frames or its audio stop well before the declared duration a
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import warnings
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ class _Sampler:
     """
 
     def __init__(self, fps: float | None, to_array):
-        self.step = None if fps is None else Fraction(fps).limit_denominator(10**6) ** -1
+        self.step = None if fps is None else 1 / Fraction(fps).limit_denominator(10**6)
         self.to_array = to_array
         self.k = 0
         self.current = None  # (frame, time, array or None)
@@ -188,7 +189,7 @@ def read_clip(path: str | os.PathLike, fps: float | None = None,
     Warns:
         TruncatedClipWarning: frames or audio stop well before the declared duration.
     """
-    if fps is not None and not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+    if fps is not None and not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number or None, got {fps!r}")
     p, container = _open(path)
     import av
@@ -222,14 +223,12 @@ def read_clip(path: str | os.PathLike, fps: float | None = None,
                     shape["in"] = (frame.width, frame.height)
                     shape["out"] = display_size(frame.width, frame.height, size)
                 if frame.pts is not None:
-                    t = Fraction(frame.pts * (frame.time_base or stream.time_base))
-                elif times:
-                    t = times[-1] + 1 / Fraction(stream.average_rate or 25)
-                else:
-                    t = Fraction(0)
-                if origin is None:
-                    origin = t
-                t -= origin
+                    absolute = Fraction(frame.pts * (frame.time_base or stream.time_base))
+                    origin = absolute if origin is None else origin
+                    t = absolute - origin
+                else:  # no timestamp: one nominal frame interval after the previous frame
+                    origin = Fraction(0) if origin is None else origin
+                    t = times[-1] + 1 / Fraction(stream.average_rate or 25) if times else Fraction(0)
                 if times and t <= times[-1]:  # a repeated or backwards timestamp: not a new frame
                     continue
                 times.append(t)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from slavc_lite.errors import InputFileError
 from slavc_lite.video_localize import VideoLocalization
 from slavc_lite.viz import DPI, SCALE, overlay, save_figure
 
@@ -109,58 +110,71 @@ class _SoundTrack:
     """The source's first audio stream, re-encoded as AAC into an output container.
 
     Streams must all exist before the first packet is written, so :meth:`add_stream` runs
-    before the video is encoded and :meth:`encode` after. The rate and (mono or stereo)
+    before the video is encoded; :meth:`encode_until` then follows the video. The rate and (mono or stereo)
     layout are kept when AAC supports them; samples before the first frame (``start`` < 0)
     are dropped and a later start becomes a delay. Decoding stops at a truncated file's last
     good packet (:func:`slavc_lite.video_clip.read_clip` has warned about it).
     """
 
     def __init__(self, source: Path, start: float):
-        import av
+        from slavc_lite.video import _open
 
-        self.container = av.open(str(source))
+        _, self.container = _open(source)
+        if not self.container.streams.audio:
+            self.container.close()
+            raise InputFileError(source, "has no audio stream to put back into the video")
         self.stream = self.container.streams.audio[0]
         self.start = start
+        import av
+
         rate = self.stream.rate
         self.rate = rate if rate in av.codec.Codec("aac", "w").audio_rates else 48000
         self.layout = "mono" if self.stream.channels == 1 else "stereo"
         self.target = None
 
     def add_stream(self, out) -> None:
-        self.target = out.add_stream("aac", rate=self.rate, layout=self.layout)
-
-    def encode(self, out) -> None:
         import av
 
-        resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate)
-        position = int(round(self.start * self.rate))  # sample index of the next output sample
-        skip = max(0, -position)
-        position = max(0, position)
+        self.target = out.add_stream("aac", rate=self.rate, layout=self.layout)
+        self.pieces = self._pieces(av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate))
+        self.position = max(0, int(round(self.start * self.rate)))  # index of the next output sample
+        self.skip = max(0, -int(round(self.start * self.rate)))  # samples before the first frame
 
-        def send(frames) -> None:
-            nonlocal skip, position
-            for piece in frames:
-                array = piece.to_ndarray()
-                if skip:
-                    cut = min(skip, array.shape[1])
-                    array, skip = array[:, cut:], skip - cut
-                if array.shape[1] == 0:
-                    continue
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(array), format="fltp",
-                                                   layout=self.layout)
-                frame.sample_rate = self.rate
-                frame.pts = position
-                frame.time_base = Fraction(1, self.rate)
-                position += array.shape[1]
-                out.mux(self.target.encode(frame))
+    def _pieces(self, resampler):
+        """Resampled ``[channels, n]`` arrays of the whole stream, then the resampler's rest."""
+        import av
 
         try:
             for decoded in self.container.decode(self.stream):
-                send(resampler.resample(decoded))
+                for piece in resampler.resample(decoded):
+                    yield piece.to_ndarray()
         except av.FFmpegError:
             pass  # truncated file: keep what decoded (read_clip has warned)
-        send(resampler.resample(None))
-        out.mux(self.target.encode(None))
+        for piece in resampler.resample(None):
+            yield piece.to_ndarray()
+
+    def encode_until(self, out, seconds: float | None) -> None:
+        """Encode the sound up to ``seconds`` (``None``: to the end, then flush the encoder).
+
+        Called after each video frame, so that sound and pictures are interleaved in the file
+        (a browser then plays it while it loads)."""
+        import av
+
+        while seconds is None or self.position < seconds * self.rate:
+            array = next(self.pieces, None)
+            if array is None:
+                break
+            if self.skip:
+                cut = min(self.skip, array.shape[1])
+                array, self.skip = array[:, cut:], self.skip - cut
+            if array.shape[1] == 0:
+                continue
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(array), format="fltp", layout=self.layout)
+            frame.sample_rate, frame.pts, frame.time_base = self.rate, self.position, Fraction(1, self.rate)
+            self.position += array.shape[1]
+            out.mux(self.target.encode(frame))
+        if seconds is None:
+            out.mux(self.target.encode(None))
 
     def close(self) -> None:
         self.container.close()
@@ -218,9 +232,11 @@ def write_localized_video(result: VideoLocalization, path: str | os.PathLike, ma
                     pts = max(int(round(Fraction(float(result.times[i])) / time_base)), last_pts + 1)
                     frame.pts, frame.time_base, last_pts = pts, time_base, pts
                     out.mux(stream.encode(frame))
+                    if sound is not None:
+                        sound.encode_until(out, float(result.times[i]) + 1.0)
             out.mux(stream.encode(None))
             if sound is not None:
-                sound.encode(out)
+                sound.encode_until(out, None)
         _publish(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)

@@ -222,6 +222,14 @@ def test_frame_spectrograms_are_the_official_ones(clip_path):
         np.testing.assert_allclose(specs[i, 0].numpy(), expected, rtol=1e-6, atol=1e-6)
 
 
+def test_frame_images_are_the_official_test_transform():
+    from slavc_lite.images import test_transform
+
+    frames = np.random.default_rng(0).integers(0, 256, (3, 50, 70, 3), dtype=np.uint8)
+    expected = torch.stack([test_transform()(Image.fromarray(frame)) for frame in frames])
+    assert torch.equal(frame_images(frames), expected)
+
+
 # ---------------------------------------------------------------------------- batched maps
 
 
@@ -374,7 +382,7 @@ def test_cli_refuses_bad_clips_in_one_line(tmp_path, capsys, case):
     path = bad_clip(tmp_path, case)
     out = tmp_path / "out"
     assert main(["localize", "--video", str(path), "--out", str(out), "--random-weights", *SMALL]) == 2
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # the message is wrapped at 100 columns
     assert "Traceback" not in err and str(path) in err
     assert not out.exists()
 
@@ -385,7 +393,64 @@ def test_cli_usage_errors(clip_path, tmp_path, capsys):
     assert "not both" in capsys.readouterr().err
     assert main(["localize", "--out", out, "--random-weights"]) == 2
     assert "--video" in capsys.readouterr().err
-    assert main(["localize", "--video", str(clip_path), "--out", out, "--fps", "0"]) == 2
-    assert "positive" in capsys.readouterr().err
+    for fps in ("0", "-1", "nan", "inf", "two"):
+        assert main(["localize", "--video", str(clip_path), "--out", out, "--fps", fps]) == 2
+        assert "positive" in capsys.readouterr().err
     assert main(["localize", "--video", str(clip_path), "--out", out]) == 2  # no weights
     assert "--random-weights" in capsys.readouterr().err
+
+
+def test_cli_uses_a_truncated_clip_as_far_as_it_decodes(tmp_path, capsys):
+    full = vf.write_clip(tmp_path / "full.mp4", seconds=4.0, fps=10, faststart=True).path
+    cut = vf.write_truncated(full, tmp_path / "cut.mp4", fraction=0.8)
+    out = tmp_path / "out"
+    assert main(["localize", "--video", str(cut), "--out", str(out), "--random-weights", *SMALL]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"warning: {cut}: video frames stop at" in err
+    record = json.loads((out / "result.json").read_text())
+    assert 2 <= len(record["frames"]) < 8
+
+
+def test_frames_far_past_the_end_of_the_sound_are_refused(tmp_path, capsys):
+    from tests import media_factory as mf
+
+    path = mf.write_video(tmp_path / "short_sound.mkv", n_frames=50, fps=10, with_audio=True,
+                          audio_seconds=1.0)
+    out = tmp_path / "out"
+    assert main(["localize", "--video", str(path), "--out", str(out), "--random-weights", *SMALL]) == 2
+    err = " ".join(capsys.readouterr().err.split())  # the message is wrapped at 100 columns
+    assert "Traceback" not in err and str(path) in err
+    assert "no sound around the frame at 2.50 s" in err and "audio samples lie within 1.5 s" in err
+    assert not out.exists()
+
+
+def test_every_frame_of_a_variable_frame_rate_clip_keeps_its_times_in_the_video(localizer, tmp_path):
+    times = [0.0, 0.1, 0.15, 0.5, 0.55, 1.2, 1.3, 2.0]
+    path = write_vfr_clip(tmp_path / "vfr.mp4", times, seconds=2.5)
+    result = localize_video(localizer, path, fps=None)
+    assert result.fps is None and len(result) == len(times)
+    written = write_localized_video(result, tmp_path / "out.mp4")
+    with av.open(str(written)) as container:
+        decoded = [frame.time for frame in container.decode(video=0)]
+    assert decoded == pytest.approx(times, abs=1e-3)
+
+
+def test_another_sound_track_or_none_to_put_back(localized, tmp_path):
+    from tests import media_factory as mf
+
+    wav = mf.write_audio(tmp_path / "other.wav", mf.tone(seconds=2.0), 16000)
+    path = write_localized_video(localized, tmp_path / "other.mp4", audio_source=wav)
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0]
+        assert audio.rate == 16000 and audio.channels == 1
+        assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.05)
+    silent = vf.write_clip(tmp_path / "silent.mp4", audio_codec=None, seconds=1.0).path
+    with pytest.raises(InputFileError, match="no audio stream"):
+        write_localized_video(localized, tmp_path / "none.mp4", audio_source=silent)
+    assert not (tmp_path / "none.mp4").exists() and not list(tmp_path.glob(".none*"))
+
+
+def test_video_options_without_a_video_are_refused(tmp_path, capsys):
+    args = ["localize", "--image", "x.jpg", "--audio", "y.wav", "--out", str(tmp_path / "out"), "--fps", "3"]
+    assert main(args) == 2
+    assert "--fps and --batch-size go with --video" in capsys.readouterr().err

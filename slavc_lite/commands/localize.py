@@ -29,6 +29,11 @@ NAME = "localize"
 RANDOM_TITLE = "random weights (untrained) - not a real result"
 """The line every figure title carries when a network has untrained weights."""
 
+VIDEO_FPS = 2.0
+"""Frames per second localized with ``--video`` unless ``--fps`` says otherwise."""
+VIDEO_BATCH_SIZE = 16
+"""Frames per forward pass with ``--video`` unless ``--batch-size`` says otherwise."""
+
 FILES = {"slavc": "slavc.png", "ogl": "ogl.png", "vsl": "vsl.png", "figure": "figure.png",
          "result": "result.json"}
 
@@ -74,9 +79,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--video", type=Path, metavar="CLIP",
                         help="a video with sound (mp4, mov, mkv, webm, ...) to localize over time, "
                         "instead of --image and --audio")
-    parser.add_argument("--fps", type=_positive(float), default=2.0,
+    parser.add_argument("--fps", type=_positive(float), default=None,
                         help="with --video: frames per second to localize (default 2)")
-    parser.add_argument("--batch-size", type=_positive(int), default=16,
+    parser.add_argument("--batch-size", type=_positive(int), default=None,
                         help="with --video: frames per forward pass (default 16)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--alpha", type=_alpha, default=0.4,
@@ -151,18 +156,20 @@ def _run_video(args: argparse.Namespace) -> int:
     from slavc_lite.video_localize import DISPLAY_SIDE, localize_video
     from slavc_lite.video_output import FILES, write_outputs
 
+    fps = VIDEO_FPS if args.fps is None else args.fps
+    batch_size = VIDEO_BATCH_SIZE if args.batch_size is None else args.batch_size
     # The clip first: a bad file fails before any weights are loaded.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        clip = read_clip(args.video, fps=args.fps, size=DISPLAY_SIDE)
+        clip = read_clip(args.video, fps=fps, size=DISPLAY_SIDE)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     localizer = _localizer(args)
-    result = localize_video(localizer, clip, alpha=args.alpha, batch_size=args.batch_size)
+    result = localize_video(localizer, clip, alpha=args.alpha, batch_size=batch_size)
     out = Path(args.out)
     write_outputs(result, out)
     means = ", ".join(f"{name.upper()} {values.mean():.3f}" for name, values in result.confidences.items())
-    print(f"localized {len(result)} frames of {args.video.name} ({clip.duration:.2f} s at {args.fps:g} "
+    print(f"localized {len(result)} frames of {args.video.name} ({clip.duration:.2f} s at {fps:g} "
           f"frames/s, alpha {result.alpha:g}); mean confidence {means}; wrote {', '.join(FILES.values())} "
           f"to {out}")
     return 0
@@ -183,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_video(args)
     if args.image is None or args.audio is None:
         return _usage_error("give --image and --audio (or --video CLIP)")
+    if args.fps is not None or args.batch_size is not None:
+        return _usage_error("--fps and --batch-size go with --video")
     # Inputs first: a wrong path fails in a second, before any weights are loaded.
     image = load_image_tensor(args.image)
     spectrogram = load_spectrogram(args.audio)
