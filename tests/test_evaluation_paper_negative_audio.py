@@ -176,6 +176,19 @@ def test_one_negative_number_recomputed_from_the_maps(scored):
                 ref.map_iou_loops((pos > value).astype(int), (neg > value).astype(int)))
 
 
+def test_the_papers_figure_draws_each_audio_and_the_three_thresholds(scored):
+    from slavc_lite.evaluation.visualize import paper_maxima_figure
+
+    *_, result = scored
+    fig = paper_maxima_figure(result, maps=("slavc", "vsl@0.4", "vsl@0.9"))
+    assert len(fig.axes) == 3
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert sum(label.startswith(("positive", "silence", "noise", "offscreen")) for label in labels) == 4
+    assert [label.split(" =")[0] for label in labels if " = " in label] == ["max", "max10", "maxq3"]
+    with pytest.raises(ValueError, match="none of the maps"):
+        paper_maxima_figure(result, maps=("ogl",))
+
+
 def test_offscreen_uses_the_same_partners_as_our_extras(scored):
     dataset, info, model, object_net, positive, result = scored
     partners = offscreen_partners(dataset, positive.indices[positive.sounding].tolist(), info)
@@ -222,6 +235,7 @@ def test_cli_writes_the_papers_tables_beside_ours(cli_out, capsys):
                     "`vsl@0.9`: with OGL: VSL = 0.9 * SLAVC + 0.1 * OGL (alpha = 0.9); checkpoint"):
         assert md.count(caption) == 2  # the table and the map IoU table
     assert f"checkpoint {run}" in md
+    assert (out / "negative_audio_paper.png").is_file()
     # percent in metrics.md, fractions in metrics.json
     row = next(line for line in md.splitlines() if line.startswith("| maxq3 |"))
     assert f"{100 * paper['maps']['slavc']['positive']['maxq3']['cIoU']:.2f}" in row

@@ -58,6 +58,7 @@ HEADLINE_METRICS = ("cIoU", "AUC", "AP", "max-F1")
 SAMPLES_FILE = "samples.csv"
 FIGURES_DIR = "figures"
 NEGATIVE_FIGURE = "negative_audio.png"
+PAPER_FIGURE = "negative_audio_paper.png"
 
 
 def load_networks(
@@ -333,6 +334,14 @@ def evaluate(
 
             fig = negative_audio_figure(negatives, title=f"{testset}: maximum map value by audio")
             result.figures.append(save_figure(fig, out / NEGATIVE_FIGURE))
+        if paper is not None:
+            from slavc_lite.evaluation.visualize import paper_maxima_figure
+            from slavc_lite.viz import save_figure
+
+            fig = paper_maxima_figure(paper, maps=list(paper.alphas),
+                                      title=f"{testset}: maximum map value by audio, universal thresholds "
+                                      f"| checkpoint {checkpoint_name}")
+            result.figures.append(save_figure(fig, out / PAPER_FIGURE))
         result.save(out)
     return result
 
