@@ -182,7 +182,8 @@ def test_the_papers_figure_draws_each_audio_and_the_three_thresholds(scored):
     *_, result = scored
     fig = paper_maxima_figure(result, maps=("slavc", "vsl@0.4", "vsl@0.9"))
     assert len(fig.axes) == 3
-    labels = fig.axes[0].get_legend_handles_labels()[1]
+    labels = fig.legends[0].get_texts()
+    labels = [t.get_text() for t in labels]
     assert sum(label.startswith(("positive", "silence", "noise", "offscreen")) for label in labels) == 4
     assert [label.split(" =")[0] for label in labels if " = " in label] == ["max", "max10", "maxq3"]
     with pytest.raises(ValueError, match="none of the maps"):

@@ -170,17 +170,22 @@ def paper_maxima_figure(paper, maps: Sequence[str] = ("slavc", "vsl@0.4"), bins:
     maps = [m for m in maps if m in paper.maxima]
     if not maps:
         raise ValueError(f"none of the maps was measured; available: {list(paper.maxima)}")
-    fig = Figure(figsize=(5.2 * len(maps), 3.6), dpi=100)
+    fig = Figure(figsize=(5.2 * len(maps), 4.0), dpi=100)
     for i, name in enumerate(maps):
         ax = fig.add_subplot(1, len(maps), i + 1)
         groups = {a: np.asarray(v, dtype=float) for a, v in paper.maxima[name].items() if len(v)}
         values = np.concatenate([*groups.values(), np.asarray(list(paper.universal.values()))])
         low, high = float(values.min()), float(values.max())
         edges = np.linspace(low, high if high > low else low + 1e-6, bins + 1)
+        widths = iter((2.4, 1.7, 1.0))  # negatives drawn over each other stay visible where they coincide
         for audio, v in groups.items():
             counts = np.histogram(v, edges)[0].astype(float)
-            ax.stairs(counts / counts.sum(), edges, label=f"{audio} (n={v.size})",
-                      color=CONDITION_COLORS.get(audio), linewidth=1.5)
+            share = counts / counts.sum()
+            color, label = CONDITION_COLORS.get(audio), f"{audio} (n={v.size})"
+            if audio == "positive":
+                ax.stairs(share, edges, fill=True, alpha=0.35, color=color, label=label)
+            else:
+                ax.stairs(share, edges, color=color, linewidth=next(widths, 1.0), label=label)
         for key, value in paper.universal.items():
             ax.axvline(value, color="black", linestyle=THRESHOLD_STYLES.get(key, "--"), linewidth=1,
                        label=f"{key} = {value:.3f}")
@@ -190,8 +195,9 @@ def paper_maxima_figure(paper, maps: Sequence[str] = ("slavc", "vsl@0.4"), bins:
         ax.set_title(f"{label}: maximum {where}", fontsize=9)
         ax.set_xlabel("maximum map value")
         ax.set_ylabel("share of samples")
-        ax.legend(fontsize=7)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
