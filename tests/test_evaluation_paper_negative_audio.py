@@ -259,3 +259,19 @@ def test_make_run_evaluates_with_negative_audio(monkeypatch, tmp_path):
     monkeypatch.setattr(evaluation, "evaluate_run", lambda *a, **kw: calls.append(kw) or {})
     MainJob(build=tmp_path / "build", data=tmp_path / "data", runs=tmp_path / "runs", quick=True).evaluate()
     assert calls and calls[0]["negative_audio"] is True
+
+
+def test_the_readme_block_renders_the_committed_negative_audio_tables():
+    from pathlib import Path
+
+    from slavc_lite.evaluation.results_page import MAKE_RUN_FILE, render_results
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    paper = json.loads((results / MAKE_RUN_FILE).read_text())["negative_audio_paper"]
+    text = render_results(results)
+    for name, table in paper["maps"].items():
+        assert f"`{name}`: " in text
+        threshold = f"{paper['universal_thresholds']['maxq3']:.4g}"
+        ciou = f"{100 * table['positive']['maxq3']['cIoU']:.2f}"
+        assert f"| maxq3 | {threshold} | {ciou} |" in text, name
+    assert "checkpoint `best.pth` of `make run`" in text and "checkpoint /" not in text  # no machine path
