@@ -21,6 +21,8 @@ from slavc_lite.evaluation.paper_negative_audio import (
     THRESHOLDS,
     grid_maxima,
     paper_tables,
+    reference_noise_spectrogram,
+    reference_silence_spectrogram,
     sample_measures,
     score_paper_negative_audio,
 )
@@ -196,6 +198,29 @@ def test_offscreen_uses_the_same_partners_as_our_extras(scored):
     assert result.kind_ids["offscreen"] == [dataset.ids[p] for p in sorted(partners)]
 
 
+def test_reference_inputs_are_the_papers_unlogged_spectrograms():
+    silence = reference_silence_spectrogram(200)
+    assert silence.shape == (1, 257, 200) and torch.count_nonzero(silence) == 0
+    noise = reference_noise_spectrogram(200, index=3)
+    assert noise.shape == (1, 257, 200) and torch.equal(noise, reference_noise_spectrogram(200, index=3))
+    # unit-variance white noise: one-sided power spectral density 2 / 16000, divided by 12, not logged
+    assert float(noise[0, 1:-1].double().mean()) == pytest.approx(2 / 16000 / 12, rel=0.05)
+    assert float(noise.min()) >= 0.0
+
+
+def test_reference_inputs_change_silence_and_noise_only(scored):
+    dataset, info, model, object_net, positive, ours = scored
+    theirs = score_paper_negative_audio(model, dataset, positive, info=info, object_net=object_net,
+                                        universal=ours.universal, inputs="reference", batch_size=8)
+    assert theirs.inputs == "reference" and ours.inputs == "ours"
+    assert theirs.cious == ours.cious  # the same positive maps and thresholds
+    assert theirs.pias["slavc"]["offscreen"] == ours.pias["slavc"]["offscreen"]
+    assert theirs.maxima["slavc"]["silence"] != ours.maxima["slavc"]["silence"]
+    assert theirs.maxima["slavc"]["noise"] != ours.maxima["slavc"]["noise"]
+    with pytest.raises(ValueError, match="inputs must be one of"):
+        score_paper_negative_audio(model, dataset, positive, inputs="theirs")
+
+
 def test_without_an_object_network_only_slavc_and_bad_kinds_refused(scored):
     dataset, info, model, object_net, positive, _ = scored
     alone = score_paper_negative_audio(model, dataset, positive, kinds=("silence",), universal=UNIVERSAL,
@@ -229,6 +254,7 @@ def test_cli_writes_the_papers_tables_beside_ours(cli_out, capsys):
     assert "positive-offscreen" in table["iou"] and "silence-noise" in table["iou"]
     assert report["negative_audio"]["measured"].startswith("our extra views")
     assert report["config"]["negative_audio_paper_alphas"] == list(PAPER_ALPHAS)
+    assert paper["inputs"] == "ours" and report["config"]["negative_audio_paper_inputs"] == "ours"
     md = (out / "metrics.md").read_text()
     assert md.index("## Negative audio: the paper's metrics") < md.index("## Negative audio: our extra views")
     for caption in ("`slavc`: SLAVC alone, without OGL; checkpoint",

@@ -101,6 +101,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "thresholds max, max10, maxq3, adaptive cIoU, pIA, AUC_pIA, map IoU, F-score; SLAVC "
                         "alone and with OGL at alpha 0.4 and 0.9) beside our extra views (default: on; "
                         "--no-negative-audio skips these passes over the sounding images)")
+    parser.add_argument("--paper-negative-inputs", choices=("ours", "reference"), default="ours",
+                        help="how the paper's tables build silence and noise: 'ours' (through the official "
+                        "audio front end, as our extra views; default) or 'reference' (as the paper's data "
+                        "loader: their spectrograms not logged, so silence is an all-zero input)")
     parser.set_defaults(func=run)
     return parser
 
@@ -114,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     if ogl_weights not in ("auto", "imagenet"):
         ogl_weights = Path(ogl_weights)
     result = evaluate(args.checkpoint, args.data, args.testset, metadata=args.metadata, alpha=args.alpha,
-                      ogl_weights=ogl_weights, negative_audio=args.negative_audio, batch_size=args.batch_size,
+                      ogl_weights=ogl_weights, negative_audio=args.negative_audio,
+                      paper_inputs=args.paper_negative_inputs, batch_size=args.batch_size,
                       device=args.device, limit=args.limit, visualize=args.visualize, out=args.out,
                       progress=True, num_workers=args.workers)
     rows = result.main_table

@@ -23,14 +23,24 @@ batch, and each sample's maps are measured with the functions of
   against the mean over the kinds. The paper reports these at ``maxq3`` for the map without
   OGL (``F_AUC_AOC_Pos_Neg``, ``F_Pos_Neg``); we give them at every threshold.
 
+Negative inputs (``inputs``): ``"ours"`` (default) are the negatives of
+:mod:`slavc_lite.evaluation.negative_audio`, each through the official audio front end (silence
+is ``log(1e-7) / 12`` everywhere; white noise of RMS 0.1, logged). ``"reference"`` builds them as
+the paper's data loader does (``datasets/datasets.py: load_spectrogram``): the spectrograms of
+digital silence and of unit-variance white noise are **not** logged before the division by 12,
+so silence is an all-zero input and noise one of about ``2 / 16000 / 12`` everywhere
+(:func:`reference_silence_spectrogram`, :func:`reference_noise_spectrogram`); the off-screen
+sound is logged in both.
+
 Maps: "without OGL" is the SLAVC map alone; "with OGL" is ``alpha * SLAVC + (1 - alpha) * OGL``
 for each alpha of :data:`PAPER_ALPHAS` (0.4 as ``eval.py``, 0.9 as SLAVC's own test script).
 As ``eval.py`` does, the universal thresholds of the SLAVC map are used for the blends too.
 Where we differ from ``eval.py``: the maps are those of SLAVC's official test
 (:mod:`slavc_lite.maps`: bicubic upsampling, OGL on the fixed range [0, 2.5]) where ``eval.py``
-upsamples bilinearly and blends the raw OGL value; and the off-screen audio of an image is
-one drawn by :func:`offscreen_partners` (classes not in the image), where ``eval.py`` draws a
-random other test sample. Values are fractions (the paper prints them times 100).
+upsamples bilinearly and blends the raw OGL value; and the off-screen audio of an image is the
+sound of a sample drawn by :func:`offscreen_partners` (seeded; its classes are not in the
+image), where the paper's loader draws, at random in each pass, a clip of a class other than the
+image's. Values are fractions (the paper prints them times 100).
 """
 
 from __future__ import annotations
@@ -41,14 +51,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy import signal
 from torch import nn
 
 from slavc_lite import maps as M
+from slavc_lite.audio import NOVERLAP, NPERSEG, SAMPLE_RATE, SPEC_SCALE
 from slavc_lite.evaluation.inference import TestSetScores, _Modes, _module_device, iterate_batches
 from slavc_lite.evaluation.negative_audio import (
     NEGATIVE_KINDS,
     NEGATIVE_SEED,
     _replacement,
+    _waveform_length,
     offscreen_partners,
 )
 from slavc_lite.evaluation.negative_audio_reference import (
@@ -66,6 +79,7 @@ from slavc_lite.evaluation.negative_audio_reference import (
 from slavc_lite.evaluation.testsets import SampleInfo
 
 __all__ = [
+    "NEGATIVE_INPUTS",
     "PAPER_ALPHAS",
     "PAPER_F_THRESHOLD",
     "THRESHOLDS",
@@ -73,6 +87,8 @@ __all__ = [
     "grid_maxima",
     "map_name",
     "paper_tables",
+    "reference_noise_spectrogram",
+    "reference_silence_spectrogram",
     "sample_measures",
     "score_paper_negative_audio",
 ]
@@ -84,6 +100,38 @@ THRESHOLDS = ("0.5", "max", "max10", "maxq3", "median", "adap")
 #: The threshold at which the paper reports its F-scores (``compute_metrics``).
 PAPER_F_THRESHOLD = "maxq3"
 POSITIVE = "positive"
+#: How the silence and noise inputs are built: our front end, or as the paper's loader does.
+NEGATIVE_INPUTS = ("ours", "reference")
+
+
+def reference_silence_spectrogram(frames: int) -> torch.Tensor:
+    """``[1, 257, frames]`` zeros: the paper's silence input (``signal.spectrogram`` of zeros,
+    not logged, then divided by 12)."""
+    return torch.zeros(1, NPERSEG // 2 + 1, frames)
+
+
+def reference_noise_spectrogram(frames: int, index: int, seed: int = NEGATIVE_SEED) -> torch.Tensor:
+    """``[1, 257, frames]``: the paper's noise input, the power spectral density of white noise
+    ``N(0, 1)`` (``np.random.normal(0, 1, n)``, not clipped) by ``signal.spectrogram(x, 16000,
+    nperseg=512, noverlap=274)``, **not** logged, divided by 12; seeded from ``(seed, index)``."""
+    rng = np.random.default_rng([int(seed), int(index)])
+    wave = rng.normal(0.0, 1.0, _waveform_length(frames))
+    spec = signal.spectrogram(wave, SAMPLE_RATE, nperseg=NPERSEG, noverlap=NOVERLAP)[2]
+    return torch.from_numpy(spec / SPEC_SCALE).float()[None]
+
+
+def _reference_replacement(kind: str, dataset, partners: Mapping[int, int], seed: int):
+    if kind == "offscreen":
+        return _replacement(kind, dataset, partners, seed)
+
+    def replace(batch: dict) -> torch.Tensor:
+        frames = batch["spec"].shape[-1]
+        positions = [int(i) for i in batch["index"]]
+        specs = [reference_silence_spectrogram(frames) if kind == "silence"
+                 else reference_noise_spectrogram(frames, p, seed) for p in positions]
+        return torch.stack(specs).to(batch["spec"].device)
+
+    return replace
 
 
 def map_name(alpha: float | None) -> str:
@@ -143,6 +191,7 @@ class PaperNegativeAudio:
         universal_source: how they were obtained.
         alphas: ``{map name: alpha}`` (``None``: SLAVC alone, without OGL).
         kinds: the negative audios measured.
+        inputs: how silence and noise were built (:data:`NEGATIVE_INPUTS`).
         ids: frame ids of the positive samples; ``kind_ids``: of each negative kind.
         cious: ``{map: {threshold: [n]}}`` positive cIoU.
         pias: ``{map: {kind: {threshold: [n_kind]}}}``.
@@ -155,6 +204,7 @@ class PaperNegativeAudio:
     universal_source: str
     alphas: dict[str, float | None]
     kinds: list[str]
+    inputs: str = "ours"
     ids: list[str] = field(default_factory=list)
     kind_ids: dict[str, list[str]] = field(default_factory=dict)
     cious: dict = field(default_factory=dict)
@@ -214,6 +264,7 @@ def score_paper_negative_audio(
     kinds: Sequence[str] = NEGATIVE_KINDS,
     seed: int = NEGATIVE_SEED,
     universal: Mapping[str, float] | None = None,
+    inputs: str = "ours",
     batch_size: int = 32,
     device: torch.device | str | None = None,
     progress: bool = False,
@@ -225,11 +276,14 @@ def score_paper_negative_audio(
     own audio and every negative audio at once, measured by :func:`sample_measures` for the
     SLAVC map and, with ``object_net``, for the blend with OGL at each alpha. The negatives are
     those of :func:`slavc_lite.evaluation.negative_audio.score_negative_audio` with the same
-    ``seed`` (``offscreen`` needs ``info``; images without a partner have no off-screen map).
+    ``seed`` (``offscreen`` needs ``info``; images without a partner have no off-screen map);
+    ``inputs="reference"`` builds silence and noise as the paper's loader does (module docstring).
     """
     unknown = [k for k in kinds if k not in NEGATIVE_KINDS]
     if unknown:
         raise ValueError(f"unknown negative audio {unknown}; choose from {NEGATIVE_KINDS}")
+    if inputs not in NEGATIVE_INPUTS:
+        raise ValueError(f"inputs must be one of {NEGATIVE_INPUTS}, not {inputs!r}")
     sounding = positive.select(positive.sounding)
     if len(sounding) == 0:
         raise ValueError("the paper's measurement needs sounding samples (with boxes); the scores hold none")
@@ -238,7 +292,8 @@ def score_paper_negative_audio(
     if "offscreen" in kinds and info is not None and info.visible_classes:
         partners = offscreen_partners(dataset, positions, info, seed)
     kinds = [k for k in kinds if k != "offscreen" or partners]
-    replace = {k: _replacement(k, dataset, partners, seed) for k in kinds}
+    make = _replacement if inputs == "ours" else _reference_replacement
+    replace = {k: make(k, dataset, partners, seed) for k in kinds}
     device = torch.device(device) if device is not None else _module_device(model)
     alpha_of: dict[str, float | None] = {map_name(None): None}
     if object_net is not None:
@@ -263,7 +318,7 @@ def score_paper_negative_audio(
         else:
             universal = {k: float(universal[k]) for k in ("max", "max10", "maxq3")}
             source = "given"
-        result = PaperNegativeAudio(universal, source, alpha_of, list(kinds))
+        result = PaperNegativeAudio(universal, source, alpha_of, list(kinds), inputs)
         for name in alpha_of:
             result.cious[name] = {t: [] for t in THRESHOLDS}
             result.pias[name] = {k: {t: [] for t in THRESHOLDS} for k in kinds}

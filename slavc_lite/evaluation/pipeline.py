@@ -149,7 +149,7 @@ class EvaluationResult:
                 "source": "Juanola, Haro, Fuentes, ICASSP 2025 (arXiv:2410.01020); code "
                           "xavijuanola/vssl_eval",
                 "units": "fractions (the paper prints them times 100)",
-                "kinds": paper.kinds, "universal_thresholds": paper.universal,
+                "kinds": paper.kinds, "inputs": paper.inputs, "universal_thresholds": paper.universal,
                 "universal_source": paper.universal_source, "maps": paper.tables()}
         if self.negative_audio is not None:
             out["negative_audio"] = {"measured": "our extra views, not the paper's metrics",
@@ -187,6 +187,7 @@ def evaluate(
     baselines: tuple[str, ...] | list[str] = BASELINES,
     negative_audio: bool = True,
     paper_alphas: tuple[float, ...] | list[float] = PAPER_ALPHAS,
+    paper_inputs: str = "ours",
     hard_cases: bool | None = None,
     batch_size: int = 32,
     device: str | torch.device | None = None,
@@ -217,6 +218,9 @@ def evaluate(
             blended with OGL at each of ``paper_alphas``) and our extra views.
         paper_alphas: the alphas of the paper's tables with OGL (default 0.4 as the paper's
             code, 0.9 as SLAVC's test script).
+        paper_inputs: ``"ours"`` (silence and noise through our front end, as our extras) or
+            ``"reference"`` (as the paper's loader builds them, see
+            :mod:`slavc_lite.evaluation.paper_negative_audio`).
         hard_cases: the per-kind table; default: for the toy test sets.
         batch_size, device, limit, num_workers, progress: see :func:`score_test_set`.
         visualize: save the figures of the first N samples to ``out/figures/``.
@@ -299,8 +303,8 @@ def evaluate(
                                          batch_size=batch_size, device=device, progress=progress)
         paper = score_paper_negative_audio(model, dataset, scores, info=info, object_net=object_net,
                                            alphas=tuple(paper_alphas), kinds=NEGATIVE_KINDS,
-                                           seed=NEGATIVE_SEED + seed, batch_size=batch_size, device=device,
-                                           progress=progress)
+                                           inputs=paper_inputs, seed=NEGATIVE_SEED + seed,
+                                           batch_size=batch_size, device=device, progress=progress)
 
     config = {
         "slavc_lite_version": __version__,
@@ -323,6 +327,7 @@ def evaluate(
         "baselines": {"names": list(baselines), "center_sigma": CENTER_SIGMA, "random_seed": seed},
         "negative_audio": list(negatives.negatives) if negatives is not None else [],
         "negative_audio_paper_alphas": [float(a) for a in paper_alphas] if paper is not None else [],
+        "negative_audio_paper_inputs": paper_inputs if paper is not None else None,
         "sample_info": info.source if info is not None else None,
     }
     result = EvaluationResult(scores, scores.tables(), hard, negatives, config, figures, found, paper)

@@ -181,6 +181,10 @@ def _paper_section(paper: Mapping[str, Any], checkpoint: Any) -> list[str]:
              "\"share of images with pIA <= t\", the paper's AOC); maps are binarised with `value > "
              "threshold`. F(AUC, AUC_pIA) and F(cIoU, 100-pIA) are the harmonic means against the mean "
              "over the negative kinds; the paper reports them at maxq3 for the map without OGL.", "",
+             "Negative inputs: " + ("silence and noise through the official audio front end, as our "
+                                    "extra views" if paper.get("inputs", "ours") == "ours" else
+                                    "silence and noise built as the paper's data loader builds them "
+                                    "(spectrograms not logged)") + ".", "",
              f"Universal thresholds: max = {_fmt_value(u.get('max'))}, max10 = {_fmt_value(u.get('max10'))}, "
              f"maxq3 = {_fmt_value(u.get('maxq3'))} ({paper.get('universal_source', '')}); the same "
              "thresholds for the maps with OGL, as the paper's code does. `median` and `adap` are per "
