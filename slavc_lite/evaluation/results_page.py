@@ -99,6 +99,7 @@ def collect_make_run(build: Path) -> dict[str, Any]:
         negative = {"negative_audio_paper": {
             "universal_thresholds": paper["universal_thresholds"],
             "universal_source": paper["universal_source"], "kinds": paper["kinds"],
+            "inputs": paper.get("inputs", "ours"),
             "maps": {m: {k: t[k] for k in _PAPER_PARTS} for m, t in paper["maps"].items()}}}
     return json_safe(
         {
@@ -177,7 +178,10 @@ def _negative_audio_section(run: Mapping[str, Any]) -> list[str]:
     lines = [
         "Negative audio measured as Juanola, Haro and Fuentes measure it (the paper's metrics, in percent "
         "as the paper prints them), same run: every sounding test pair scored again with silence, white "
-        "noise and an off-screen sound. Universal thresholds "
+        "noise and an off-screen sound ("
+        + ("silence and noise through the official audio front end"
+           if paper.get("inputs", "ours") == "ours" else "silence and noise built as the paper's loader does")
+        + "). Universal thresholds "
         + ", ".join(f"{k} = {v:.4f}" for k, v in u.items())
         + f" ({paper['universal_source']}); `median` and `adap` are per image.",
     ]
