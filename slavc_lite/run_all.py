@@ -6,8 +6,9 @@ Stages (each prints a header and its time; a finished stage is reused when run a
    VGGSound and VGG-SS, with every hard case of the review);
 2. **train**: the ``cpu-toy`` recipe into ``runs/cpu-toy``: toy object pretraining (the
    ImageNet stand-in), then SLAVC; an interrupted run resumes;
-3. **evaluate**: SLAVC, OGL and VSL maps and the baselines on the toy test set, into
-   ``build/eval/`` (``metrics.json``, ``metrics.md``);
+3. **evaluate**: SLAVC, OGL and VSL maps and the baselines on the toy test set, with the
+   negative-audio tables (the paper's and ours), into ``build/eval/`` (``metrics.json``,
+   ``metrics.md``);
 4. **videos**: the toy video world (``data/toy-videos``: clips whose objects move with their
    sounds) and the evaluation of SLAVC, OGL, VSL and audio-visual synchrony on it, into
    ``build/eval-video/`` (``metrics_video.json``, ``metrics_video.md``);
@@ -117,7 +118,7 @@ class MainJob:
         from slavc_lite.evaluation import evaluate_run
 
         result = evaluate_run(self.run_dir, self.toy_root, self.eval_dir, alpha=EVAL_ALPHA,
-                              progress=not self.quick)
+                              negative_audio=True, progress=not self.quick)
         self.record["evaluation"] = result
 
     def videos(self) -> None:
