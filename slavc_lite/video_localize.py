@@ -48,6 +48,7 @@ __all__ = [
     "frame_images",
     "peak_locations",
     "localize_video",
+    "add_synchrony",
 ]
 
 DISPLAY_SIDE = 448
@@ -250,3 +251,28 @@ def localize_video(
     for name in MAP_NAMES:
         result.add_map(name, computed[name])
     return result
+
+
+def add_synchrony(result: VideoLocalization, every: VideoClip, weight: float,
+                  semantic: tuple[str, ...] = ("slavc", "vsl")) -> None:
+    """Add the audio-visual synchrony map of every frame of ``result`` and the semantic maps gated
+    by it (``"synchrony"``, ``"slavc+sync"``, ``"vsl+sync"``), in place.
+
+    ``every`` is the same file read at its own frame rate (``read_clip(path, fps=None)``): the
+    synchrony of a frame is measured on the frames within the 3 s window of its audio
+    (:func:`slavc_lite.synchrony.windowed_synchrony_maps`), and the gate is
+    :func:`slavc_lite.synchrony.gated_map` with ``weight``.
+    """
+    from slavc_lite.synchrony import gated_map, windowed_synchrony_maps
+
+    if len(every) < 3:
+        raise ValueError(f"synchrony needs at least 3 frames; the clip read at its own rate has {len(every)}")
+    frames = every.frames
+    if frames.shape[1:3] != (maps.MAP_SIZE, maps.MAP_SIZE):
+        frames = np.stack([np.asarray(Image.fromarray(f).resize((maps.MAP_SIZE, maps.MAP_SIZE),
+                                                                Image.BILINEAR)) for f in frames])
+    sync = windowed_synchrony_maps(frames, every.times - every.audio_offset, every.audio, every.sample_rate,
+                                   centres=result.times - result.audio_offset, seconds=TEST_SECONDS)
+    result.add_map("synchrony", sync)
+    for name in semantic:
+        result.add_map(f"{name}+sync", gated_map(result.maps[name], sync, weight))

@@ -453,4 +453,44 @@ def test_another_sound_track_or_none_to_put_back(localized, tmp_path):
 def test_video_options_without_a_video_are_refused(tmp_path, capsys):
     args = ["localize", "--image", "x.jpg", "--audio", "y.wav", "--out", str(tmp_path / "out"), "--fps", "3"]
     assert main(args) == 2
-    assert "--fps and --batch-size go with --video" in capsys.readouterr().err
+    assert "--fps, --batch-size and --synchrony go with --video" in capsys.readouterr().err
+    args[-2:] = ["--synchrony", "0.5"]
+    assert main(args) == 2
+    assert "go with --video" in capsys.readouterr().err
+
+
+def test_cli_video_with_synchrony(clip_path, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["localize", "--video", str(clip_path), "--out", str(out), "--random-weights", "--fps", "2",
+            "--synchrony", "0.5", "--device", "cpu", *SMALL]
+    assert main(args) == 0
+    record = json.loads((out / "result.json").read_text())
+    frame = record["frames"][0]
+    assert {"synchrony", "slavc+sync", "vsl+sync"} <= set(frame["confidence"])
+    assert main([*args[:-len(SMALL) - 4], "--synchrony", "1.5", *SMALL]) == 2
+    assert "synchrony weight" in capsys.readouterr().err
+
+
+def test_add_synchrony_finds_the_square_that_moves_with_the_sound(localizer, tmp_path):
+    """A clip whose left square brightens with the sound's loudness and whose right square
+    flickers on its own: the synchrony map of every sampled frame peaks on the left one."""
+    from slavc_lite.data.toy.motion import frame_envelope
+    from slavc_lite.video_localize import add_synchrony
+    from slavc_lite.video_writer import write_mp4
+
+    rng = np.random.default_rng(0)
+    n, fps, sr = 32, 8.0, 16000
+    heard, other = rng.random(n), rng.random(n)
+    frames = np.full((n, 224, 224, 3), 40, np.uint8)
+    for k in range(n):
+        frames[k, 80:140, 20:80] = int(60 + 190 * heard[k])
+        frames[k, 80:140, 144:204] = int(60 + 190 * other[k])
+    tone = np.sin(2 * np.pi * 330 * np.arange(int(sr / fps)) / sr)
+    waveform = np.concatenate([(0.05 + 0.6 * heard[k]) * tone for k in range(n)]).astype(np.float32)
+    assert np.corrcoef(frame_envelope(waveform, sr, n, fps), heard)[0, 1] > 0.99
+    path = write_mp4(tmp_path / "squares.mp4", frames, fps, waveform, sr)
+    result = localize_video(localizer, read_clip(path, fps=2), batch_size=8)
+    add_synchrony(result, read_clip(path, fps=None), weight=1.0)
+    assert result.maps["synchrony"].shape == (len(result), 224, 224)
+    for x, y in result.peaks["synchrony"]:
+        assert 20 / 224 <= x < 80 / 224 and 80 / 224 <= y < 140 / 224

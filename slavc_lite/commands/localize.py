@@ -3,7 +3,7 @@
     slavc-lite localize --image I --audio A --out DIR [--alpha 0.4] [--checkpoint C]
                         [--ogl-weights imagenet|FILE] [--random-weights] [--backbone NAME]
                         [--device auto]
-    slavc-lite localize --video CLIP --out DIR [--fps 2] [--batch-size 16] [same options]
+    slavc-lite localize --video CLIP --out DIR [--fps 2] [--batch-size 16] [--synchrony W] [same options]
 
 Writes ``slavc.png``, ``ogl.png``, ``vsl.png`` (each map over the image), ``figure.png`` (the
 review's input | SLAVC | OGL | VSL row) and ``result.json`` (alpha, the confidence of each
@@ -61,6 +61,17 @@ def _positive(kind):
     return parse
 
 
+def _weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the synchrony weight must be a number in [0, 1], got {text!r}") \
+            from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"the synchrony weight must be in [0, 1], got {text}")
+    return value
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``localize`` on an argparse subparsers object (``func=run``)."""
     parser = subparsers.add_parser(
@@ -83,6 +94,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="with --video: frames per second to localize (default 2)")
     parser.add_argument("--batch-size", type=_positive(int), default=None,
                         help="with --video: frames per forward pass (default 16)")
+    parser.add_argument("--synchrony", type=_weight, default=None, metavar="W",
+                        help="with --video: add the audio-visual synchrony map of every frame and SLAVC "
+                        "and VSL "
+                        "gated by it with weight W in [0, 1] (chapter 09); localized.mp4 then shows "
+                        "VSL gated by synchrony")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--alpha", type=_alpha, default=0.4,
                         help="VSL weight of the SLAVC map (default 0.4 as in the IPOL demo; the "
@@ -164,10 +180,21 @@ def _run_video(args: argparse.Namespace) -> int:
         clip = read_clip(args.video, fps=fps, size=DISPLAY_SIDE)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
+    every = None
+    if args.synchrony is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # already reported above
+            every = read_clip(args.video, fps=None, size=(224, 224))
     localizer = _localizer(args)
     result = localize_video(localizer, clip, alpha=args.alpha, batch_size=batch_size)
+    shown = "vsl"
+    if every is not None:
+        from slavc_lite.video_localize import add_synchrony
+
+        add_synchrony(result, every, args.synchrony)
+        shown = "vsl+sync"
     out = Path(args.out)
-    write_outputs(result, out)
+    write_outputs(result, out, map_name=shown)
     means = ", ".join(f"{name.upper()} {values.mean():.3f}" for name, values in result.confidences.items())
     print(f"localized {len(result)} frames of {args.video.name} ({clip.duration:.2f} s at {fps:g} "
           f"frames/s, alpha {result.alpha:g}); mean confidence {means}; wrote {', '.join(FILES.values())} "
@@ -190,8 +217,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_video(args)
     if args.image is None or args.audio is None:
         return _usage_error("give --image and --audio (or --video CLIP)")
-    if args.fps is not None or args.batch_size is not None:
-        return _usage_error("--fps and --batch-size go with --video")
+    if args.fps is not None or args.batch_size is not None or args.synchrony is not None:
+        return _usage_error("--fps, --batch-size and --synchrony go with --video")
     # Inputs first: a wrong path fails in a second, before any weights are loaded.
     image = load_image_tensor(args.image)
     spectrogram = load_spectrogram(args.audio)
