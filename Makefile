@@ -46,6 +46,7 @@ student: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train_step.py
 	$(BIN)/python benchmarks/bench_localize.py
+	$(BIN)/python benchmarks/bench_video.py
 	$(BIN)/python benchmarks/bench_loader.py
 	$(BIN)/python benchmarks/bench_toy.py
 	$(BIN)/python benchmarks/bench_train.py

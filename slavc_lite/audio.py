@@ -231,12 +231,15 @@ def _describe_streams(container) -> str:
     return ", ".join(f"{n} {k} stream{'s' if n > 1 else ''}" for k, n in counts.items())
 
 
-def _read_with_pyav(path: Path, soundfile_problem: str | None) -> tuple[np.ndarray, int]:
+def _read_with_pyav(path: Path, soundfile_problem: str | None,
+                    allow_truncated: bool = False) -> tuple[np.ndarray, int]:
     """Decode the first audio stream of any FFmpeg container; ``[channels, samples]`` float32.
 
     ``AudioResampler.resample`` returns a list of frames in current PyAV (the official reader
     expected a single frame); the resampler is flushed with ``resample(None)`` at the end.
     Only the sample format is converted here (to planar float); channels and rate are kept.
+    With ``allow_truncated``, a decoding error after some samples ends the stream there and
+    the declared length is not checked (the caller compares lengths itself).
     """
     try:
         import av
@@ -271,8 +274,9 @@ def _read_with_pyav(path: Path, soundfile_problem: str | None) -> tuple[np.ndarr
             for out in resampler.resample(None):  # flush
                 chunks.append(out.to_ndarray())
         except (av.FFmpegError, ValueError) as exc:
-            raise InputFileError(path, f"audio stream cannot be decoded, file corrupt or truncated ({exc})") \
-                from exc
+            if not (allow_truncated and chunks):
+                raise InputFileError(
+                    path, f"audio stream cannot be decoded, file corrupt or truncated ({exc})") from exc
         stream_seconds = None
         if stream.duration is not None and stream.time_base is not None:
             stream_seconds = float(stream.duration * stream.time_base)
@@ -285,7 +289,8 @@ def _read_with_pyav(path: Path, soundfile_problem: str | None) -> tuple[np.ndarr
         # AAC and other frame-based codecs decode whole frames: the last one carries encoder
         # padding beyond the stream's declared end. Drop it.
         data = data[:, : round(stream_seconds * rate)]
-    _check_decoded_length(path, data.shape[1] / rate, stream_seconds, container_seconds, reach - start)
+    if not allow_truncated:
+        _check_decoded_length(path, data.shape[1] / rate, stream_seconds, container_seconds, reach - start)
     return data, int(rate)
 
 
@@ -321,7 +326,8 @@ def _check_decoded_length(path: Path, decoded: float, stream_seconds: float | No
         ShortAudioWarning, stacklevel=4)
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int | None = SAMPLE_RATE) -> tuple[np.ndarray, int]:
+def load_audio(path: str | os.PathLike, sample_rate: int | None = SAMPLE_RATE,
+               allow_truncated: bool = False) -> tuple[np.ndarray, int]:
     """Read an audio file as a mono float32 waveform at ``sample_rate``.
 
     Plays the role of the official ``load_audio_av`` (which decodes with PyAV, mixes to mono
@@ -332,6 +338,10 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = SAMPLE_RATE) -
         path: the audio (or video) file.
         sample_rate: target rate in Hz; ``None`` keeps the file's native rate (what the
             official reader does). Resampling uses ``librosa.resample`` (soxr, high quality).
+        allow_truncated: for containers read with PyAV (video files): keep the samples decoded
+            before a decoding error and do not compare the decoded length with the declared
+            one (:func:`slavc_lite.video_clip.read_clip` does, and warns). Files that do not
+            decode at all are refused as always.
 
     Returns:
         ``(waveform, rate)``: a 1-D float32 array (mean over channels; 16-bit PCM divided by
@@ -350,10 +360,10 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = SAMPLE_RATE) -
         try:
             data, rate = _read_with_soundfile(p)
         except _NotForSoundfile as exc:
-            data, rate = _read_with_pyav(p, soundfile_problem=str(exc))
+            data, rate = _read_with_pyav(p, soundfile_problem=str(exc), allow_truncated=allow_truncated)
     else:  # containers: PyAV first, soundfile as a last resort (e.g. a wav named .bin)
         try:
-            data, rate = _read_with_pyav(p, soundfile_problem=None)
+            data, rate = _read_with_pyav(p, soundfile_problem=None, allow_truncated=allow_truncated)
         except InputFileError as pyav_error:
             try:
                 data, rate = _read_with_soundfile(p)

@@ -36,6 +36,7 @@ __all__ = [
     "RANDOM_WEIGHTS",
     "RELEASED_CHECKPOINT_ID",
     "NO_CHECKPOINT_MESSAGE",
+    "MAP_NAMES",
     "resolve_device",
     "LocalizationResult",
     "Localizer",
@@ -58,6 +59,9 @@ NO_CHECKPOINT_MESSAGE = (
     "(Python: random_weights=True); every figure will then say so."
 )
 """What to do when no SLAVC checkpoint is given (shown by the command line, without traceback)."""
+
+MAP_NAMES = ("slavc", "ogl", "vsl")
+"""The maps every localization computes, in this order (review Eq. 6, 5 and 7)."""
 
 _AUTO = "auto"
 
@@ -228,6 +232,45 @@ class Localizer:
         )
 
     @torch.inference_mode()
+    def localize_batch(
+        self, images: torch.Tensor, spectrograms: torch.Tensor, alpha: float = maps.DEFAULT_ALPHA
+    ) -> dict[str, torch.Tensor]:
+        """The SLAVC, OGL and VSL maps of ``B`` image-audio pairs in one forward pass.
+
+        Pair ``i`` is ``images[i]`` with ``spectrograms[i]``; the maps are those
+        :meth:`localize` gives for each pair alone (to float rounding: tests check 1e-5).
+
+        Args:
+            images: ``[B, 3, 224, 224]`` normalised images (the official test transform).
+            spectrograms: ``[B, 1, 257, T]`` log-spectrograms divided by 12 (3 s: T = 200).
+            alpha: the VSL weight.
+
+        Returns:
+            ``{"slavc", "ogl", "vsl"}``: float32 ``[B, 224, 224]`` CPU tensors on the fixed
+            [0, 1] scale (not clipped, as officially).
+        """
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], not {alpha}")
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"images must be [B, 3, H, W], got {tuple(images.shape)}")
+        if spectrograms.ndim != 4 or spectrograms.shape[1] != 1 or spectrograms.shape[0] != images.shape[0]:
+            raise ValueError(f"spectrograms must be [B, 1, F, T] with B = {images.shape[0]}, "
+                             f"got {tuple(spectrograms.shape)}")
+        computed = self._maps(images, spectrograms, alpha)
+        return {name: m.float().cpu() for name, m in zip(MAP_NAMES, computed, strict=True)}
+
+    def _maps(self, images: torch.Tensor, spectrograms: torch.Tensor,
+              alpha: float) -> tuple[torch.Tensor, ...]:
+        """SLAVC, OGL and VSL ``[B, 224, 224]`` on the localizer's device (one forward pass)."""
+        self.model.eval()
+        self.object_net.eval()
+        pictures = images.float().to(self.device)
+        logits = self.model.localization_logits(pictures, spectrograms.float().to(self.device))
+        slavc = maps.slavc_map(logits, self.model.tau)
+        ogl = maps.ogl_map(self.object_net(pictures))
+        return slavc, ogl, maps.vsl_map(slavc, ogl, alpha)
+
+    @torch.inference_mode()
     def localize(
         self, image: ImageInput, audio: AudioInput, alpha: float = maps.DEFAULT_ALPHA
     ) -> LocalizationResult:
@@ -247,14 +290,7 @@ class Localizer:
             raise ValueError(f"alpha must be in [0, 1], not {alpha}")
         picture = _image_tensor(image)
         spec = _spectrogram(audio)
-        self.model.eval()
-        self.object_net.eval()
-        images = picture[None].to(self.device)
-        logits = self.model.localization_logits(images, spec[None].to(self.device))
-        slavc = maps.slavc_map(logits, self.model.tau)
-        ogl = maps.ogl_map(self.object_net(images))
-        vsl = maps.vsl_map(slavc, ogl, alpha)
-        stacked = torch.cat([slavc, ogl, vsl]).float()
+        stacked = torch.cat(self._maps(picture[None], spec[None], alpha)).float()
         confidences = maps.confidence(stacked).cpu().tolist()
         slavc_np, ogl_np, vsl_np = stacked.cpu().numpy()
         from slavc_lite.images import to_display_array
@@ -264,6 +300,6 @@ class Localizer:
             slavc=slavc_np,
             ogl=ogl_np,
             vsl=vsl_np,
-            confidences=dict(zip(("slavc", "ogl", "vsl"), map(float, confidences), strict=True)),
+            confidences=dict(zip(MAP_NAMES, map(float, confidences), strict=True)),
             alpha=float(alpha),
         )

@@ -6,11 +6,15 @@ Stages (each prints a header and its time; a finished stage is reused when run a
    VGGSound and VGG-SS, with every hard case of the review);
 2. **train**: the ``cpu-toy`` recipe into ``runs/cpu-toy``: toy object pretraining (the
    ImageNet stand-in), then SLAVC; an interrupted run resumes;
-3. **evaluate**: SLAVC, OGL and VSL maps and the baselines on the toy test set, into
-   ``build/eval/`` (``metrics.json``, ``metrics.md``);
-4. **notebooks**: chapters 00-08 executed into ``build/notebooks/`` (with HTML exports); their
+3. **evaluate**: SLAVC, OGL and VSL maps and the baselines on the toy test set, with the
+   negative-audio tables (the paper's and ours), into ``build/eval/`` (``metrics.json``,
+   ``metrics.md``);
+4. **videos**: the toy video world (``data/toy-videos``: clips whose objects move with their
+   sounds) and the evaluation of SLAVC, OGL, VSL and audio-visual synchrony on it, into
+   ``build/eval-video/`` (``metrics_video.json``, ``metrics_video.md``);
+5. **notebooks**: chapters 00-09 executed into ``build/notebooks/`` (with HTML exports); their
    figures go to ``build/figures/``;
-5. **summary**: ``build/metrics.json`` (headline metrics, stage times, notebook status) and a
+6. **summary**: ``build/metrics.json`` (headline metrics, stage times, notebook status) and a
    short report of where everything is.
 
 ``--quick`` (or ``SLAVC_LITE_QUICK=1``) runs every stage in a reduced form (a tiny world, a few
@@ -88,7 +92,7 @@ class MainJob:
         return env
 
     def _stage(self, number: int, name: str, fn: Callable[[], None]) -> None:
-        _say(f"\n=== [{number}/5] {name} ===")
+        _say(f"\n=== [{number}/6] {name} ===")
         start = time.perf_counter()
         fn()
         self.timings[name] = round(time.perf_counter() - start, 1)
@@ -114,8 +118,21 @@ class MainJob:
         from slavc_lite.evaluation import evaluate_run
 
         result = evaluate_run(self.run_dir, self.toy_root, self.eval_dir, alpha=EVAL_ALPHA,
-                              progress=not self.quick)
+                              negative_audio=True, progress=not self.quick)
         self.record["evaluation"] = result
+
+    def videos(self) -> None:
+        from slavc_lite.evaluation.video import evaluate_videos
+        from slavc_lite.localize import Localizer
+        from slavc_lite.training.layout import RunLayout, ogl_weights_for
+
+        with _environment(self.environment()):
+            clips = tutorial.toy_videos(quick=self.quick)
+        localizer = Localizer.from_weights(checkpoint=RunLayout(self.run_dir).weights(),
+                                           ogl_weights=ogl_weights_for(self.run_dir))
+        result = evaluate_videos(localizer, clips, self.build / tutorial.VIDEO_EVAL_NAME,
+                                 progress=not self.quick)
+        self.record["videos"] = {"gate_weight": result["gate_weight"], "n_test_clips": result["n_test_clips"]}
 
     def notebooks(self) -> None:
         from slavc_lite.notebook_runner import execute_notebook
@@ -149,16 +166,17 @@ class MainJob:
             _say(f"  {name:>7}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()))
 
     def run(self) -> int:
-        """Run the five stages; returns 0, or 1 if a notebook failed."""
+        """Run the six stages; returns 0, or 1 if a notebook failed."""
         for folder in (self.build, self.data, self.runs):
             folder.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         self._stage(1, "toy world", self.toy_world)
         self._stage(2, "train", self.train)
         self._stage(3, "evaluate", self.evaluate)
-        self._stage(4, "notebooks", self.notebooks)
+        self._stage(4, "videos", self.videos)
+        self._stage(5, "notebooks", self.notebooks)
         self.timings["total"] = round(time.perf_counter() - start, 1)
-        self._stage(5, "summary", self.summary)
+        self._stage(6, "summary", self.summary)
         failed = [r["name"] for r in self.record.get("notebooks", []) if not r["ok"]]
         _say(f"\nmake run finished in {self.timings['total'] / 60:.1f} min"
              + (f"; FAILED notebooks: {', '.join(failed)}" if failed else ""))

@@ -76,7 +76,13 @@ def test_vggss_plus_silent_from_the_official_metadata(vggss, run, tmp_path):
     off = result.negative_audio.negatives["offscreen"]
     for frame, audio in zip(off.ids, off.audio_ids, strict=True):
         assert audio in sounding and entries[audio]["class"] != entries[frame]["class"]
+    # the paper's negative-audio tables on real-format data: the same sounding frames and partners
+    paper = result.paper_negative_audio
+    assert paper.ids == scores.ids[:N_SOUNDING] and paper.kind_ids["offscreen"] == off.ids
+    assert set(paper.alphas) == {"slavc", "vsl@0.4", "vsl@0.9"}
     report = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert report["negative_audio_paper"]["maps"]["vsl@0.4"]["n_positive"] == N_SOUNDING
+    assert "## Negative audio: the paper's metrics" in (tmp_path / "eval" / "metrics.md").read_text()
     assert report["config"]["n_samples"] == N_SOUNDING + N_SILENT and report["config"]["missing_ids"] > 5000
     assert report["slavc"]["n"] == N_SOUNDING + N_SILENT
     assert report["tables"]["vsl"]["visible"]["n"] == N_SOUNDING

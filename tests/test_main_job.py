@@ -29,12 +29,12 @@ def job(tmp_path_factory) -> tuple[MainJob, int]:
 
 def test_every_stage_ran_and_the_summary_says_where_things_are(job):
     job, status = job
-    assert list(job.timings) == ["toy world", "train", "evaluate", "notebooks", "total", "summary"]
+    assert list(job.timings) == ["toy world", "train", "evaluate", "videos", "notebooks", "total", "summary"]
     assert (job.toy_root / "toy_world.json").is_file()
     assert (job.run_dir / "summary.json").is_file() and (job.run_dir / "best.pth").is_file()
     record = json.loads((job.build / "metrics.json").read_text())
     assert record["quick"] is True
-    assert set(record["stage_seconds"]) >= {"toy world", "train", "evaluate", "notebooks"}
+    assert set(record["stage_seconds"]) >= {"toy world", "train", "evaluate", "videos", "notebooks"}
     assert [n["name"] for n in record["notebooks"]] == CHAPTERS
     failed = {n["name"]: n["error"] for n in record["notebooks"] if not n["ok"]}
     assert not failed
@@ -47,6 +47,13 @@ def test_evaluation_report_has_the_headline_numbers(job):
     for name in HEADLINE_MAPS:
         assert set(metrics[name]) >= set(HEADLINE_METRICS), name
     assert (job.eval_dir / "metrics.md").is_file()
+
+
+def test_video_evaluation_is_written(job):
+    job, _ = job
+    metrics = json.loads((job.build / "eval-video" / "metrics_video.json").read_text())
+    assert "same_type_one_sounding" in metrics["tables"] and metrics["gate_weight"] in (0.25, 0.5, 0.75, 1.0)
+    assert (job.build / "eval-video" / "metrics_video.md").is_file()
 
 
 @pytest.mark.parametrize("name", CHAPTERS)

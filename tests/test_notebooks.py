@@ -15,7 +15,7 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = [
     "00_overview.ipynb", "01_audio_visual_data.ipynb", "02_encoders.ipynb",
     "03_momentum_and_dropout.ipynb", "04_slavc_loss.ipynb", "05_training.ipynb",
-    "06_ogl_and_vsl.ipynb", "07_alpha_figure.ipynb", "08_hard_cases.ipynb",
+    "06_ogl_and_vsl.ipynb", "07_alpha_figure.ipynb", "08_hard_cases.ipynb", "09_beyond_still_frames.ipynb",
 ]
 PRESENT = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
 

@@ -1,6 +1,7 @@
 """``slavc-lite data``: make or fetch training and test pairs in the official layout.
 
     slavc-lite data toy      --out DIR [--train 2000] [--test 500] [--seed 0]
+    slavc-lite data toy-videos --out DIR [--per-kind 20] [--seed 0]
     slavc-lite data prepare  --videos DIR --out DIR [--workers N]
     slavc-lite data vggsound --shard K --limit N --out DIR [--ids FILE]
 
@@ -27,6 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     nested = parser.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     toy_command.add_parser(nested)
+    toy_command.add_videos_parser(nested)
     video_commands.add_prepare_parser(nested)
     video_commands.add_vggsound_parser(nested)
     parser.set_defaults(func=lambda args: _usage(parser))

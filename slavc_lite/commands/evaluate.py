@@ -2,12 +2,14 @@
 
     slavc-lite evaluate --checkpoint C --data DIR --testset NAME --out EVAL [--metadata FOLDER]
                         [--alpha 0.9] [--ogl-weights imagenet|FILE] [--visualize N]
-                        [--device auto] [--limit N] [--batch-size 32] [--no-negative-audio]
+                        [--device auto] [--limit N] [--batch-size 32]
+                        [--negative-audio | --no-negative-audio]
 
 Computes the SLAVC, OGL and VSL maps and the baselines (centre prior, random map, oracle, the
 oracle on the 7 x 7 grid) over a test set and writes ``EVAL/metrics.json`` and
 ``EVAL/metrics.md`` (the official table per map and size subset; the hard-case table on the toy
-world; the negative-audio analysis),
+world; with ``--negative-audio``, the default, the negative-audio tables of Juanola, Haro and
+Fuentes (2024) for SLAVC alone and with OGL at alpha 0.4 and 0.9, and our extra views),
 ``EVAL/samples.csv`` (per-sample numbers), ``EVAL/negative_audio.png`` and, with
 ``--visualize N``, ``EVAL/figures/`` (input | SLAVC | OGL | VSL with the ground-truth boxes).
 See :func:`slavc_lite.evaluation.pipeline.evaluate`.
@@ -92,8 +94,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="samples per forward pass (default 32)")
     parser.add_argument("--workers", type=_count, default=0, metavar="N",
                         help="data-loading processes (default 0: in this process)")
-    parser.add_argument("--no-negative-audio", dest="negative_audio", action="store_false",
-                        help="skip the negative-audio analysis (three more passes over the sounding images)")
+    parser.add_argument("--negative-audio", dest="negative_audio", action=argparse.BooleanOptionalAction,
+                        default=True,
+                        help="score every sounding image again with silence, noise and off-screen audio and "
+                        "write the paper's negative-audio tables (cIoU and AUC at 0.5 and at the universal "
+                        "thresholds max, max10, maxq3, adaptive cIoU, pIA, AUC_pIA, map IoU, F-score; SLAVC "
+                        "alone and with OGL at alpha 0.4 and 0.9) beside our extra views (default: on; "
+                        "--no-negative-audio skips these passes over the sounding images)")
+    parser.add_argument("--paper-negative-inputs", choices=("ours", "reference"), default="ours",
+                        help="how the paper's tables build silence and noise: 'ours' (through the official "
+                        "audio front end, as our extra views; default) or 'reference' (as the paper's data "
+                        "loader: their spectrograms not logged, so silence is an all-zero input)")
     parser.set_defaults(func=run)
     return parser
 
@@ -107,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     if ogl_weights not in ("auto", "imagenet"):
         ogl_weights = Path(ogl_weights)
     result = evaluate(args.checkpoint, args.data, args.testset, metadata=args.metadata, alpha=args.alpha,
-                      ogl_weights=ogl_weights, negative_audio=args.negative_audio, batch_size=args.batch_size,
+                      ogl_weights=ogl_weights, negative_audio=args.negative_audio,
+                      paper_inputs=args.paper_negative_inputs, batch_size=args.batch_size,
                       device=args.device, limit=args.limit, visualize=args.visualize, out=args.out,
                       progress=True, num_workers=args.workers)
     rows = result.main_table
@@ -118,6 +130,23 @@ def run(args: argparse.Namespace) -> int:
     for name, r in rows.items():
         numbers = " ".join(f"{r[k]:6.3f}" for k in ("cIoU", "AUC", "AP", "max-F1", "Precision"))
         print(f"{name:<{width}}  {numbers}")
+    paper = result.paper_negative_audio
+    if paper is not None:
+        _print_paper_tables(paper.tables(), paper.universal, paper.kinds, result.config["checkpoint"])
     print(f"wrote {JSON_FILE}, {MARKDOWN_FILE}, samples.csv"
           + (f" and {len(result.figures)} figures" if result.figures else "") + f" to {args.out}")
     return 0
+
+
+def _print_paper_tables(tables: dict, universal: dict, kinds: list[str], checkpoint: str) -> None:
+    """The paper's negative-audio table of each map, in percent (``metrics.md`` has the map IoU too)."""
+    from slavc_lite.evaluation.report import paper_map_caption, paper_table_rows
+
+    print("negative audio, the paper's metrics (Juanola, Haro, Fuentes 2024), in percent; universal "
+          + ", ".join(f"{k} = {v:.4f}" for k, v in universal.items()))
+    for name, table in tables.items():
+        print(f"  {paper_map_caption(name, table['alpha'], checkpoint)}")
+        header, rows = paper_table_rows(table, universal, kinds)
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        for line in (header, *rows):
+            print("    " + "  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True)))

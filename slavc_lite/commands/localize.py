@@ -1,14 +1,19 @@
-"""``slavc-lite localize``: the IPOL demo on one image and one sound.
+"""``slavc-lite localize``: the IPOL demo on one image and one sound, or over a video.
 
     slavc-lite localize --image I --audio A --out DIR [--alpha 0.4] [--checkpoint C]
                         [--ogl-weights imagenet|FILE] [--random-weights] [--backbone NAME]
                         [--device auto]
+    slavc-lite localize --video CLIP --out DIR [--fps 2] [--batch-size 16] [--synchrony W] [same options]
 
 Writes ``slavc.png``, ``ogl.png``, ``vsl.png`` (each map over the image), ``figure.png`` (the
 review's input | SLAVC | OGL | VSL row) and ``result.json`` (alpha, the confidence of each
 map, the weights of each network, the inputs, the device, the library version). Without a
 SLAVC checkpoint it refuses (exit status 2, a message saying where the released model is)
 unless ``--random-weights`` is given, and then every figure title says the result is not real.
+
+With ``--video`` the frames sampled at ``--fps`` are localized with the official 3 s audio
+window centred on each (:mod:`slavc_lite.video_localize`), and ``localized.mp4``,
+``timeline.png`` and ``result.json`` are written (:mod:`slavc_lite.video_output`).
 """
 
 from __future__ import annotations
@@ -17,11 +22,17 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 NAME = "localize"
 RANDOM_TITLE = "random weights (untrained) - not a real result"
 """The line every figure title carries when a network has untrained weights."""
+
+VIDEO_FPS = 2.0
+"""Frames per second localized with ``--video`` unless ``--fps`` says otherwise."""
+VIDEO_BATCH_SIZE = 16
+"""Frames per forward pass with ``--video`` unless ``--batch-size`` says otherwise."""
 
 FILES = {"slavc": "slavc.png", "ogl": "ogl.png", "vsl": "vsl.png", "figure": "figure.png",
          "result": "result.json"}
@@ -37,19 +48,57 @@ def _alpha(text: str) -> float:
     return value
 
 
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text}")
+        return value
+
+    return parse
+
+
+def _weight(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the synchrony weight must be a number in [0, 1], got {text!r}") \
+            from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"the synchrony weight must be in [0, 1], got {text}")
+    return value
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``localize`` on an argparse subparsers object (``func=run``)."""
     parser = subparsers.add_parser(
         NAME,
-        help="SLAVC, OGL and VSL maps of one image and one sound (the IPOL demo)",
+        help="SLAVC, OGL and VSL maps of one image and one sound (the IPOL demo), or over a video",
         description="Localize the source of a sound in an image as the IPOL demo does: the SLAVC map "
         "(audio-visual similarity), the OGL map (object prior of an ImageNet network) and their blend "
         "VSL = alpha * SLAVC + (1 - alpha) * OGL. Writes slavc.png, ogl.png, vsl.png, figure.png and "
-        "result.json to --out.",
+        "result.json to --out. With --video CLIP instead of --image and --audio: the maps of frames "
+        "sampled at --fps, each with the 3 s of sound centred on it; writes localized.mp4, timeline.png "
+        "and result.json.",
     )
-    parser.add_argument("--image", required=True, type=Path, metavar="FILE", help="image (jpg, png, ...)")
-    parser.add_argument("--audio", required=True, type=Path, metavar="FILE",
+    parser.add_argument("--image", type=Path, metavar="FILE", help="image (jpg, png, ...)")
+    parser.add_argument("--audio", type=Path, metavar="FILE",
                         help="sound (wav, flac, ogg, mp3, or a video file); its centred 3 s are used")
+    parser.add_argument("--video", type=Path, metavar="CLIP",
+                        help="a video with sound (mp4, mov, mkv, webm, ...) to localize over time, "
+                        "instead of --image and --audio")
+    parser.add_argument("--fps", type=_positive(float), default=None,
+                        help="with --video: frames per second to localize (default 2)")
+    parser.add_argument("--batch-size", type=_positive(int), default=None,
+                        help="with --video: frames per forward pass (default 16)")
+    parser.add_argument("--synchrony", type=_weight, default=None, metavar="W",
+                        help="with --video: add the audio-visual synchrony map of every frame and SLAVC "
+                        "and VSL "
+                        "gated by it with weight W in [0, 1] (chapter 09); localized.mp4 then shows "
+                        "VSL gated by synchrony")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--alpha", type=_alpha, default=0.4,
                         help="VSL weight of the SLAVC map (default 0.4 as in the IPOL demo; the "
@@ -90,22 +139,16 @@ def _titles(result, localizer, image: Path, audio: Path) -> dict[str, str]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    """Compute the three maps and write the five output files; returns the exit status."""
-    from slavc_lite import __version__
-    from slavc_lite.audio import load_spectrogram
-    from slavc_lite.errors import WeightsUnavailableError
-    from slavc_lite.images import load_image_tensor
-    from slavc_lite.localize import Localizer
-    from slavc_lite.viz import save_figure, save_heatmap_png, three_panel_figure
+def _usage_error(message: str) -> int:
+    print(f"slavc-lite localize: error: {message}", file=sys.stderr)
+    return 2
 
-    if args.checkpoint is not None and args.random_weights:
-        print("slavc-lite localize: error: give either --checkpoint or --random-weights, not both",
-              file=sys.stderr)
-        return 2
-    # Inputs first: a wrong path fails in a second, before any weights are loaded.
-    image = load_image_tensor(args.image)
-    spectrogram = load_spectrogram(args.audio)
+
+def _localizer(args: argparse.Namespace):
+    """The networks under the weights policy; warns on stderr when they are untrained."""
+    from slavc_lite.errors import WeightsUnavailableError
+    from slavc_lite.localize import Localizer
+
     ogl_weights = "auto" if args.ogl_weights is None else args.ogl_weights
     try:
         localizer = Localizer.from_weights(checkpoint=args.checkpoint, ogl_weights=ogl_weights,
@@ -120,6 +163,66 @@ def run(args: argparse.Namespace) -> int:
         ) from exc
     if localizer.random_weights:
         print(f"warning: {RANDOM_TITLE}", file=sys.stderr)
+    return localizer
+
+
+def _run_video(args: argparse.Namespace) -> int:
+    """``--video``: localize the sampled frames, write localized.mp4, timeline.png, result.json."""
+    from slavc_lite.video_clip import read_clip
+    from slavc_lite.video_localize import DISPLAY_SIDE, localize_video
+    from slavc_lite.video_output import FILES, write_outputs
+
+    fps = VIDEO_FPS if args.fps is None else args.fps
+    batch_size = VIDEO_BATCH_SIZE if args.batch_size is None else args.batch_size
+    # The clip first: a bad file fails before any weights are loaded.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clip = read_clip(args.video, fps=fps, size=DISPLAY_SIDE)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    every = None
+    if args.synchrony is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # already reported above
+            every = read_clip(args.video, fps=None, size=(224, 224))
+    localizer = _localizer(args)
+    result = localize_video(localizer, clip, alpha=args.alpha, batch_size=batch_size)
+    shown = "vsl"
+    if every is not None:
+        from slavc_lite.video_localize import add_synchrony
+
+        add_synchrony(result, every, args.synchrony)
+        shown = "vsl+sync"
+    out = Path(args.out)
+    write_outputs(result, out, map_name=shown)
+    means = ", ".join(f"{name.upper()} {values.mean():.3f}" for name, values in result.confidences.items())
+    print(f"localized {len(result)} frames of {args.video.name} ({clip.duration:.2f} s at {fps:g} "
+          f"frames/s, alpha {result.alpha:g}); mean confidence {means}; wrote {', '.join(FILES.values())} "
+          f"to {out}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the maps and write the output files (still pair or ``--video``); the exit status."""
+    from slavc_lite import __version__
+    from slavc_lite.audio import load_spectrogram
+    from slavc_lite.images import load_image_tensor
+    from slavc_lite.viz import save_figure, save_heatmap_png, three_panel_figure
+
+    if args.checkpoint is not None and args.random_weights:
+        return _usage_error("give either --checkpoint or --random-weights, not both")
+    if args.video is not None:
+        if args.image is not None or args.audio is not None:
+            return _usage_error("give either --video or --image and --audio, not both")
+        return _run_video(args)
+    if args.image is None or args.audio is None:
+        return _usage_error("give --image and --audio (or --video CLIP)")
+    if args.fps is not None or args.batch_size is not None or args.synchrony is not None:
+        return _usage_error("--fps, --batch-size and --synchrony go with --video")
+    # Inputs first: a wrong path fails in a second, before any weights are loaded.
+    image = load_image_tensor(args.image)
+    spectrogram = load_spectrogram(args.audio)
+    localizer = _localizer(args)
 
     result = localizer.localize(image, spectrogram, alpha=args.alpha)
     titles = _titles(result, localizer, args.image, args.audio)

@@ -18,7 +18,9 @@ maps whose values are high for positive audio and low for negative audio.
 two audios' maps, the F-score, the universal thresholds ``max``, ``max10``, ``maxq3``) is
 computed as their code computes it in :mod:`slavc_lite.evaluation.negative_audio_reference`
 and importable from here: :func:`ciou_at`, :func:`ciou_adaptive`, :func:`pia`,
-:func:`auc_pia`, :func:`map_iou`, :func:`f_score`, :func:`universal_thresholds`, ...
+:func:`auc_pia`, :func:`map_iou`, :func:`f_score`, :func:`universal_thresholds`, ...; the
+paper's tables for a model (SLAVC alone and with OGL, every threshold, every negative kind of
+this module) are :mod:`slavc_lite.evaluation.paper_negative_audio`.
 
 **Our extras**, measured our own way and not numbers of the paper, per map:
 

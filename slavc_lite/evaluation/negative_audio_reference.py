@@ -216,22 +216,28 @@ def auc_pia(pia_values: Values) -> float:
 def universal_thresholds(positive_maxima: Values, *, center: str = "mean") -> dict[str, float]:
     """The paper's three universal thresholds from the maxima of the positive-audio maps.
 
-    The paper draws the distribution of the maximum map value for positive and negative
-    audio and sets its thresholds from the positive one; the definitions below are read from
-    its code, which keeps the thresholds as per-model constants. One maximum per positive
-    sample, taken as ``eval.py`` takes it: ``torch.max`` of the model's map before
-    upsampling (for SLAVC the 7 x 7 map of ``models/model.py``, the mean of the two cosine
-    maps mapped to [0, 1] by ``(cos + 1) / 2``, not min-max normalised).
+    One maximum per positive sample, taken as ``eval.py`` takes it: ``torch.max`` of the
+    model's map before upsampling (for SLAVC the 7 x 7 map of ``models/model.py``, the mean of
+    the two cosine maps mapped to [0, 1] by ``(cos + 1) / 2``, not min-max normalised).
 
-    * ``max``: the mean of the maxima. ``eval.py`` holds the thresholds only as constants
-      (``slavc_th_max = 0.5201``, ``slavc_th_max10 = 0.5721``, ``slavc_th_maxq3 = 0.5450``
-      for SLAVC); ``max`` is the name the code gives the mean of these maxima
-      (``compute_metrics``: ``metrics_eval['max_heatmap'] = np.mean(...)``, written as
-      ``Max_Heatmap``). ``center="median"`` uses their median (``Median_Max_Heatmap``).
-    * ``max10``: ``max`` raised by 10 % (``1.1 * max``), which every model's pair of
-      constants satisfies to their 4 decimals.
-    * ``maxq3``: the third quartile (75th percentile, numpy's linear interpolation) of the
-      maxima.
+    * ``max``: the mean of the maxima (``center="median"``: their median);
+    * ``max10``: ``1.1 * max``;
+    * ``maxq3``: the third quartile (75th percentile, numpy's linear interpolation).
+
+    What is confirmed and what is inferred:
+
+    * confirmed (the paper's abstract): the thresholds come from an analysis of the maximum
+      values of the similarity maps for positive and negative audio, and one threshold is to
+      hold for every image;
+    * confirmed (``eval.py``): the thresholds are per-model constants (SLAVC: ``max = 0.5201``,
+      ``max10 = 0.5721``, ``maxq3 = 0.5450``), applied to the maps with and without OGL alike;
+      the code records each positive map's maximum as above and writes their mean as
+      ``Max_Heatmap`` and their median as ``Median_Max_Heatmap``;
+    * inferred: ``max`` is that mean (the name and the ``Max_Heatmap`` record); ``max10`` is
+      ``1.1 * max`` (every model's two constants agree with it within the rounding of their
+      4 decimals); ``maxq3`` is the 75th percentile (its name; ``eval.py`` keeps a second,
+      commented-out ``maxq3`` constant per model, so it was computed from data more than once).
+      The sentence of the paper that defines them could not be read here (only its abstract).
     """
     v = _as_numpy(positive_maxima).astype(np.float64).ravel()
     if v.size == 0 or not np.all(np.isfinite(v)):

@@ -40,6 +40,11 @@ from slavc_lite.evaluation.negative_audio import (
     negative_audio_table,
     score_negative_audio,
 )
+from slavc_lite.evaluation.paper_negative_audio import (
+    PAPER_ALPHAS,
+    PaperNegativeAudio,
+    score_paper_negative_audio,
+)
 from slavc_lite.evaluation.testsets import TOY_TEST_SETS, load_test_set, sample_info
 from slavc_lite.weights import ImageWeights, describe_weights
 
@@ -53,6 +58,7 @@ HEADLINE_METRICS = ("cIoU", "AUC", "AP", "max-F1")
 SAMPLES_FILE = "samples.csv"
 FIGURES_DIR = "figures"
 NEGATIVE_FIGURE = "negative_audio.png"
+PAPER_FIGURE = "negative_audio_paper.png"
 
 
 def load_networks(
@@ -99,7 +105,9 @@ class EvaluationResult:
         scores: per-sample scores of every map (:class:`TestSetScores`).
         tables: ``{map: official table}`` (every size subset).
         hard_cases: ``{map: hard-case table}`` (toy test sets), else None.
-        negative_audio: the negative-audio scores, else None.
+        negative_audio: the negative-audio scores (our extra views), else None.
+        paper_negative_audio: the same negatives measured as Juanola, Haro and Fuentes
+            (2024) measure them (:mod:`slavc_lite.evaluation.paper_negative_audio`), else None.
         config: what was evaluated, how (JSON-ready).
         figures: paths of the figures written.
     """
@@ -111,6 +119,7 @@ class EvaluationResult:
     config: dict[str, Any]
     figures: list[Path] = field(default_factory=list)
     findings: dict[str, Any] | None = None
+    paper_negative_audio: PaperNegativeAudio | None = None
 
     def table(self, map_name: str = "slavc") -> dict:
         """The official table of one map."""
@@ -134,8 +143,17 @@ class EvaluationResult:
             out["hard_cases"] = self.hard_cases
         if self.findings is not None:
             out["findings"] = self.findings
+        if self.paper_negative_audio is not None:
+            paper = self.paper_negative_audio
+            out["negative_audio_paper"] = {
+                "source": "Juanola, Haro, Fuentes, ICASSP 2025 (arXiv:2410.01020); code "
+                          "xavijuanola/vssl_eval",
+                "units": "fractions (the paper prints them times 100)",
+                "kinds": paper.kinds, "inputs": paper.inputs, "universal_thresholds": paper.universal,
+                "universal_source": paper.universal_source, "maps": paper.tables()}
         if self.negative_audio is not None:
-            out["negative_audio"] = {"kinds": list(self.negative_audio.negatives),
+            out["negative_audio"] = {"measured": "our extra views, not the paper's metrics",
+                                     "kinds": list(self.negative_audio.negatives),
                                      "noise_rms": self.negative_audio.noise_rms,
                                      "seed": self.negative_audio.seed,
                                      "maps": self.negative_audio_tables()}
@@ -168,6 +186,8 @@ def evaluate(
     object_net: nn.Module | None = None,
     baselines: tuple[str, ...] | list[str] = BASELINES,
     negative_audio: bool = True,
+    paper_alphas: tuple[float, ...] | list[float] = PAPER_ALPHAS,
+    paper_inputs: str = "ours",
     hard_cases: bool | None = None,
     batch_size: int = 32,
     device: str | torch.device | None = None,
@@ -193,7 +213,14 @@ def evaluate(
             ``object_net`` is given.
         object_net: an OGL network to use as is.
         baselines: which of ``center``, ``random``, ``oracle``, ``grid_oracle`` to add as rows.
-        negative_audio: also score the sounding images with silence, noise and off-screen audio.
+        negative_audio: also score the sounding images with silence, noise and off-screen audio:
+            the paper's measurement (:func:`score_paper_negative_audio`, SLAVC alone and
+            blended with OGL at each of ``paper_alphas``) and our extra views.
+        paper_alphas: the alphas of the paper's tables with OGL (default 0.4 as the paper's
+            code, 0.9 as SLAVC's test script).
+        paper_inputs: ``"ours"`` (silence and noise through our front end, as our extras) or
+            ``"reference"`` (as the paper's loader builds them, see
+            :mod:`slavc_lite.evaluation.paper_negative_audio`).
         hard_cases: the per-kind table; default: for the toy test sets.
         batch_size, device, limit, num_workers, progress: see :func:`score_test_set`.
         visualize: save the figures of the first N samples to ``out/figures/``.
@@ -269,10 +296,15 @@ def evaluate(
             found = findings(recorder, {i: info.kinds[i] for i in scores.ids}, groups, hard,
                              dict(zip(scores.ids, scores.areas.tolist(), strict=True)), oracle)
     negatives = None
+    paper = None
     if negative_audio and scores.sounding.any():
         negatives = score_negative_audio(model, dataset, scores, info=info, object_net=object_net,
                                          alpha=alpha, kinds=NEGATIVE_KINDS, seed=NEGATIVE_SEED + seed,
                                          batch_size=batch_size, device=device, progress=progress)
+        paper = score_paper_negative_audio(model, dataset, scores, info=info, object_net=object_net,
+                                           alphas=tuple(paper_alphas), kinds=NEGATIVE_KINDS,
+                                           inputs=paper_inputs, seed=NEGATIVE_SEED + seed,
+                                           batch_size=batch_size, device=device, progress=progress)
 
     config = {
         "slavc_lite_version": __version__,
@@ -294,9 +326,11 @@ def evaluate(
         "prediction": "relative: top 50% of each min-max normalised map (official)",
         "baselines": {"names": list(baselines), "center_sigma": CENTER_SIGMA, "random_seed": seed},
         "negative_audio": list(negatives.negatives) if negatives is not None else [],
+        "negative_audio_paper_alphas": [float(a) for a in paper_alphas] if paper is not None else [],
+        "negative_audio_paper_inputs": paper_inputs if paper is not None else None,
         "sample_info": info.source if info is not None else None,
     }
-    result = EvaluationResult(scores, scores.tables(), hard, negatives, config, figures, found)
+    result = EvaluationResult(scores, scores.tables(), hard, negatives, config, figures, found, paper)
     if out is not None:
         out = Path(out)
         if negatives is not None and negatives.negatives:
@@ -305,6 +339,14 @@ def evaluate(
 
             fig = negative_audio_figure(negatives, title=f"{testset}: maximum map value by audio")
             result.figures.append(save_figure(fig, out / NEGATIVE_FIGURE))
+        if paper is not None:
+            from slavc_lite.evaluation.visualize import paper_maxima_figure
+            from slavc_lite.viz import save_figure
+
+            fig = paper_maxima_figure(paper, maps=list(paper.alphas),
+                                      title=f"{testset}: maximum map value by audio, universal thresholds "
+                                      f"| checkpoint {checkpoint_name}")
+            result.figures.append(save_figure(fig, out / PAPER_FIGURE))
         result.save(out)
     return result
 

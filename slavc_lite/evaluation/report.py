@@ -4,7 +4,9 @@
 subset (``n``, ``cIoU``, ``AUC``, ``AP``, ``max-F1``, ``Precision``, the official metrics of
 :func:`slavc_lite.metrics.summary`) for ``slavc``, ``ogl``, ``vsl`` and the baselines
 (``center``, ``random``, ``oracle``, ``grid_oracle``), then ``tables`` (every size subset of every map),
-``hard_cases`` (toy world), ``negative_audio`` and ``config``. NaN (a metric without
+``hard_cases`` (toy world), ``negative_audio_paper`` (the negative-audio tables of Juanola,
+Haro and Fuentes, :mod:`slavc_lite.evaluation.paper_negative_audio`), ``negative_audio`` (our
+extra negative-audio views) and ``config``. NaN (a metric without
 samples) is written as ``null``. Both files are written atomically (a temporary file in the
 same folder, then ``os.replace``).
 """
@@ -21,8 +23,8 @@ from typing import Any
 
 from slavc_lite.metrics import SUBSETS
 
-__all__ = ["MAP_LABELS", "METRICS", "json_safe", "main_table", "markdown_report", "write_text_atomic",
-           "write_report"]
+__all__ = ["MAP_LABELS", "METRICS", "PAPER_THRESHOLD_LABELS", "json_safe", "main_table", "markdown_report",
+           "paper_map_caption", "paper_table_rows", "write_text_atomic", "write_report"]
 
 METRICS = ("cIoU", "AUC", "AP", "max-F1", "Precision")
 MAP_LABELS = {
@@ -128,9 +130,85 @@ def _findings_section(found: Mapping[str, Any], alpha: Any) -> list[str]:
     return lines
 
 
+#: Names of the thresholds in the paper's tables.
+PAPER_THRESHOLD_LABELS = {"0.5": "0.5", "max": "max", "max10": "max10", "maxq3": "maxq3",
+                          "median": "median (per image)", "adap": "adap (per image)"}
+
+
+def _pct(x: Any) -> str:
+    """A fraction in percent with 2 decimals, as the paper prints its numbers."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    return f"{100 * x:.2f}"
+
+
+def paper_map_caption(name: str, alpha: Any, checkpoint: Any) -> str:
+    """Caption of one map's tables: which map, its alpha, and the checkpoint."""
+    what = ("SLAVC alone, without OGL" if alpha is None
+            else f"with OGL: VSL = {alpha:g} * SLAVC + {1 - alpha:g} * OGL (alpha = {alpha:g})")
+    return f"`{name}`: {what}; checkpoint {checkpoint}"
+
+
+def paper_table_rows(table: Mapping[str, Any], thresholds: Mapping[str, Any],
+                     kinds: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (percent) of the positive / negative / F-score table of one map."""
+    header = ["threshold", "value", "cIoU", "AUC",
+              *[f"{m} {k}" for k in kinds for m in ("pIA", "AUC_pIA")],
+              "F(AUC, AUC_pIA)", "F(cIoU, 100-pIA)"]
+    rows = []
+    for t, label in PAPER_THRESHOLD_LABELS.items():
+        if t not in table["positive"]:
+            continue
+        pos = table["positive"][t]
+        neg = [table["negative"].get(k, {}).get(t, {}) for k in kinds]
+        f = table["f_score"][t]
+        value = _fmt_value(thresholds[t]) if t in thresholds else ("0.5" if t == "0.5" else "per image")
+        rows.append([label, value, _pct(pos["cIoU"]), _pct(pos["AUC"]),
+                     *[_pct(n.get(m)) for n in neg for m in ("pIA", "AUC_pIA")],
+                     _pct(f["AUC-AUC_pIA"]["negatives"]), _pct(f["cIoU-pIA"]["negatives"])])
+    return header, rows
+
+
+def _paper_section(paper: Mapping[str, Any], checkpoint: Any) -> list[str]:
+    u = paper["universal_thresholds"]
+    kinds = list(paper["kinds"])
+    lines = ["## Negative audio: the paper's metrics", "",
+             "Measured as Juanola, Haro and Fuentes measure it (\"A Critical Assessment of Visual Sound "
+             "Source Localization Models Including Negative Audio\", ICASSP 2025, arXiv:2410.01020; "
+             "their code xavijuanola/vssl_eval), so the numbers can stand beside theirs. In percent, as "
+             "the paper prints them. Every sounding image is scored with its own audio (positive: cIoU, "
+             "AUC) and with each negative audio (pIA: share of the image marked, AUC_pIA: area under "
+             "\"share of images with pIA <= t\", the paper's AOC); maps are binarised with `value > "
+             "threshold`. F(AUC, AUC_pIA) and F(cIoU, 100-pIA) are the harmonic means against the mean "
+             "over the negative kinds; the paper reports them at maxq3 for the map without OGL.", "",
+             "Negative inputs: " + ("silence and noise through the official audio front end, as our "
+                                    "extra views" if paper.get("inputs", "ours") == "ours" else
+                                    "silence and noise built as the paper's data loader builds them "
+                                    "(spectrograms not logged)") + ".", "",
+             f"Universal thresholds: max = {_fmt_value(u.get('max'))}, max10 = {_fmt_value(u.get('max10'))}, "
+             f"maxq3 = {_fmt_value(u.get('maxq3'))} ({paper.get('universal_source', '')}); the same "
+             "thresholds for the maps with OGL, as the paper's code does. `median` and `adap` are per "
+             "image, from its positive map (the official top-50% threshold, and the one that marks as "
+             "many pixels as the ground truth has).", ""]
+    for name, table in paper["maps"].items():
+        caption = paper_map_caption(name, table["alpha"], checkpoint)
+        counts = ", ".join(f"{k} {n}" for k, n in table["n_negative"].items())
+        lines += [f"### {caption}", "",
+                  f"Positive audio and each negative audio ({table['n_positive']} images; {counts}):", ""]
+        header, rows = paper_table_rows(table, u, kinds)
+        lines += _table(header, rows)
+        pairs = list(table["iou"])
+        lines += ["", f"Map IoU between the binarised maps of two audios of one image ({caption}):", ""]
+        rows = [[label, *[_pct(table["iou"][p].get(t)) for p in pairs]]
+                for t, label in PAPER_THRESHOLD_LABELS.items()]
+        lines += _table(["threshold", *pairs], rows)
+        lines.append("")
+    return lines
+
+
 def _negative_section(negative: Mapping[str, Any]) -> list[str]:
     tables = negative["maps"]
-    lines = ["## Negative audio", "",
+    lines = ["## Negative audio: our extra views (not the paper's metrics)", "",
              "Each sounding image scored again with silence, white noise "
              f"(RMS {_fmt(negative.get('noise_rms'), 2)}) and off-screen audio (another sample's sound "
              "whose class is not in the image), after Juanola et al. (2024), \"A Critical Assessment of "
@@ -198,6 +276,8 @@ def markdown_report(report: Mapping[str, Any]) -> str:
         lines += _hard_case_section(report["hard_cases"])
     if report.get("findings"):
         lines += _findings_section(report["findings"], alpha)
+    if report.get("negative_audio_paper"):
+        lines += _paper_section(report["negative_audio_paper"], config.get("checkpoint"))
     if report.get("negative_audio"):
         lines += _negative_section(report["negative_audio"])
     return "\n".join(lines).rstrip() + "\n"

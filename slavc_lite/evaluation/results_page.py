@@ -4,11 +4,14 @@ Two committed files hold the measured numbers:
 
 * ``results/toy_make_run.json``: what ``make run`` measured (:func:`collect_make_run` copies it
   from ``build/metrics.json`` and ``build/eval/metrics.json``): the stage times, the training
-  summary, the evaluation's main table, its per-kind (hard-case) tables and key figures;
+  summary, the evaluation's main table, its per-kind (hard-case) tables and key figures, and
+  the negative-audio tables of Juanola, Haro and Fuentes (SLAVC alone and with OGL);
 * ``results/toy_seeds.json``: the ``cpu-toy`` recipe with several seeds
   (``experiments/toy_seeds.py`` writes ``build/seeds/summary.json``);
 * ``results/toy_decay.json``: the controlled longer runs of ``experiments/toy_decay.py``
-  (``build/decay/decay.json``).
+  (``build/decay/decay.json``);
+* ``results/toy_video.json``: the toy video evaluation of ``make run``
+  (``build/eval-video/metrics_video.json``, :mod:`slavc_lite.evaluation.video`).
 
 :func:`render_results` turns them into markdown, and :func:`update_readme` puts that between
 the markers ``<!-- results:begin -->`` and ``<!-- results:end -->`` of ``README.md``. A test
@@ -31,7 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from slavc_lite.evaluation.key_figures import KEY_MAPS, key_figures
-from slavc_lite.evaluation.report import json_safe, write_text_atomic
+from slavc_lite.evaluation.report import (
+    PAPER_THRESHOLD_LABELS,
+    json_safe,
+    paper_map_caption,
+    paper_table_rows,
+    write_text_atomic,
+)
 
 __all__ = ["BEGIN", "END", "collect_make_run", "render_results", "update_readme"]
 
@@ -40,6 +49,10 @@ END = "<!-- results:end -->"
 MAKE_RUN_FILE = "toy_make_run.json"
 SEEDS_FILE = "toy_seeds.json"
 DECAY_FILE = "toy_decay.json"
+VIDEO_FILE = "toy_video.json"
+_VIDEO_MAPS = (("slavc", "SLAVC"), ("vsl", "VSL"), ("synchrony", "synchrony"),
+               ("slavc+sync", "SLAVC with synchrony"), ("vsl+sync", "VSL with synchrony"),
+               ("centre", "centre prior"))
 
 _LABELS = {
     "slavc": "SLAVC (Eq. 6)",
@@ -51,6 +64,10 @@ _LABELS = {
     "oracle": "the ground truth (the ceiling of the protocol)",
 }
 _KIND_MAPS = ("slavc", "ogl", "vsl", "center", "grid_oracle")
+#: The parts of each map's paper table kept in ``results/`` (not the maxima summaries).
+_PAPER_PARTS = ("alpha", "n_positive", "n_negative", "positive", "negative", "iou", "f_score")
+#: Thresholds of the README's map-IoU table.
+_IOU_THRESHOLDS = ("0.5", "maxq3", "adap")
 _FIGURE_LABELS = {
     "cIoU": "cIoU",
     "AP": "extended AP",
@@ -82,6 +99,14 @@ def collect_make_run(build: Path) -> dict[str, Any]:
         )
     report = json.loads((build / "eval" / "metrics.json").read_text(encoding="utf-8"))
     training = record.get("training", {})
+    paper = report.get("negative_audio_paper")
+    negative = {}
+    if paper:
+        negative = {"negative_audio_paper": {
+            "universal_thresholds": paper["universal_thresholds"],
+            "universal_source": paper["universal_source"], "kinds": paper["kinds"],
+            "inputs": paper.get("inputs", "ours"),
+            "maps": {m: {k: t[k] for k in _PAPER_PARTS} for m, t in paper["maps"].items()}}}
     return json_safe(
         {
             "stage_seconds": record.get("stage_seconds", {}),
@@ -105,6 +130,7 @@ def collect_make_run(build: Path) -> dict[str, Any]:
             },
             "kinds": {m: report["hard_cases"][m]["rows"] for m in _KIND_MAPS if m in report["hard_cases"]},
             "key_figures": key_figures(report),
+            **negative,
         }
     )
 
@@ -149,6 +175,32 @@ def _make_run_section(run: Mapping[str, Any]) -> list[str]:
         + " (a stage whose output was already there is reused and takes seconds).",
     ]
     return lines
+
+
+def _negative_audio_section(run: Mapping[str, Any]) -> list[str]:
+    paper = run["negative_audio_paper"]
+    u, kinds = paper["universal_thresholds"], list(paper["kinds"])
+    checkpoint = f"`best.pth` of `make run` (epoch {run['training'].get('best_epoch')})"
+    lines = [
+        "Negative audio measured as Juanola, Haro and Fuentes measure it (the paper's metrics, in percent "
+        "as the paper prints them), same run: every sounding test pair scored again with silence, white "
+        "noise and an off-screen sound ("
+        + ("silence and noise through the official audio front end"
+           if paper.get("inputs", "ours") == "ours" else "silence and noise built as the paper's loader does")
+        + "). Universal thresholds "
+        + ", ".join(f"{k} = {v:.4f}" for k, v in u.items())
+        + f" ({paper['universal_source']}); `median` and `adap` are per image.",
+    ]
+    for name, table in paper["maps"].items():
+        header, rows = paper_table_rows(table, u, kinds)
+        lines += ["", f"{paper_map_caption(name, table['alpha'], checkpoint)}:", ""]
+        lines += _table(header, rows)
+    pairs = list(next(iter(paper["maps"].values()))["iou"])
+    rows = [[name, PAPER_THRESHOLD_LABELS[t], *(f"{100 * table['iou'][p][t]:.2f}" for p in pairs)]
+            for name, table in paper["maps"].items() for t in _IOU_THRESHOLDS]
+    lines += ["", f"Map IoU of the binarised maps of two audios of one image (percent; the same maps, alpha "
+              f"in each name, checkpoint {checkpoint}):", ""]
+    return lines + _table(["map", "threshold", *pairs], rows)
 
 
 def _seeds_section(seeds: Mapping[str, Any]) -> list[str]:
@@ -226,16 +278,52 @@ def _decay_section(decay: Mapping[str, Any]) -> list[str]:
     return lines + _table(["run", "best cIoU (epoch)", "last cIoU", "best AP (epoch)", "last AP"], rows)
 
 
+def _video_section(video: Mapping[str, Any]) -> list[str]:
+    from slavc_lite.evaluation.video import video_findings
+
+    tables = video["tables"]
+    lines = [
+        "### Video: which instance is heard? (toy video world, chapter 09)",
+        "",
+        f"`make run`'s `slavc-lite evaluate-video` on the toy video test set ({video['n_test_clips']} "
+        "clips of 3 s at 8 fps): the still maps of frames sampled at "
+        f"{video['fps']:g} fps averaged over the clip "
+        f"(VSL alpha {video['alpha']:g}), the audio-visual synchrony map, and each gated by synchrony at "
+        f"weight {video['gate_weight']:g} (chosen on the validation clips). Each cell: official cIoU / "
+        "pointing game; the ceiling is the best official cIoU any map can reach on those clips.",
+        "",
+    ]
+    rows = []
+    for kind, row in tables.items():
+        rows.append([kind, str(row["slavc"]["n"]), _f(row["cap"]["ciou"])]
+                    + [f"{_f(row[m]['ciou'])} / {_f(row[m]['pointing'], 2)}" for m, _ in _VIDEO_MAPS])
+    lines += _table(["kind", "n", "ceiling"] + [label for _, label in _VIDEO_MAPS], rows)
+    same = [k for k in ("same_type_one_sounding", "same_type_two_sounding") if k in tables]
+    if same:
+        lines += ["", "Same-type clips: adaptive cIoU (the map cut to as many pixels as the ground truth) / "
+                  "share of clips whose maximum falls on a silent instance.", ""]
+        rows = [[k] + [f"{_f(tables[k][m]['ciou_adaptive'])} / {_f(tables[k][m]['silent_instance'], 2)}"
+                       for m, _ in _VIDEO_MAPS] for k in same]
+        lines += _table(["kind"] + [label for _, label in _VIDEO_MAPS], rows)
+    lines += [""] + [f"* {line}" for line in video_findings(video)]
+    return lines
+
+
 def render_results(results: Path) -> str:
     """The README's results block from the files in ``results`` (markers included)."""
     lines = [BEGIN]
     run_file, seeds_file = results / MAKE_RUN_FILE, results / SEEDS_FILE
     if run_file.is_file():
-        lines += _make_run_section(json.loads(run_file.read_text(encoding="utf-8")))
+        run = json.loads(run_file.read_text(encoding="utf-8"))
+        lines += _make_run_section(run)
+        if run.get("negative_audio_paper"):
+            lines += [""] + _negative_audio_section(run)
     if seeds_file.is_file():
         lines += [""] + _seeds_section(json.loads(seeds_file.read_text(encoding="utf-8")))
     if (results / DECAY_FILE).is_file():
         lines += [""] + _decay_section(json.loads((results / DECAY_FILE).read_text(encoding="utf-8")))
+    if (results / VIDEO_FILE).is_file():
+        lines += [""] + _video_section(json.loads((results / VIDEO_FILE).read_text(encoding="utf-8")))
     lines.append(END)
     return "\n".join(lines)
 
@@ -279,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         for source, name in (
             (args.build / "seeds" / "summary.json", SEEDS_FILE),
             (args.build / "decay" / "decay.json", DECAY_FILE),
+            (args.build / "eval-video" / "metrics_video.json", VIDEO_FILE),
         ):
             if source.is_file():
                 shutil.copyfile(source, args.results / name)

@@ -8,6 +8,10 @@ negative-audio distributions.
   the first N samples while scoring, so no map has to be kept in memory.
 * :func:`negative_audio_figure`: histograms of the maximum map value for positive and
   negative audio, with the universal threshold (:mod:`slavc_lite.evaluation.negative_audio`).
+* :func:`paper_maxima_figure`: the main figure of Juanola, Haro and Fuentes (2024) for our
+  model: the distributions of the maximum map value for positive and each negative audio,
+  with the three universal thresholds ``max``, ``max10``, ``maxq3`` drawn on them, one panel
+  per map (:mod:`slavc_lite.evaluation.paper_negative_audio`).
 """
 
 from __future__ import annotations
@@ -25,11 +29,14 @@ from matplotlib.patches import Rectangle
 from slavc_lite.ground_truth import flickr_boxes_to_pixels, vggss_boxes_to_pixels
 from slavc_lite.viz import save_figure, three_panel_figure
 
-__all__ = ["BOX_COLOR", "FigureWriter", "draw_boxes", "negative_audio_figure", "pixel_boxes", "sample_figure"]
+__all__ = ["BOX_COLOR", "FigureWriter", "draw_boxes", "negative_audio_figure", "paper_maxima_figure",
+           "pixel_boxes", "sample_figure"]
 
 BOX_COLOR = "white"
 CONDITION_COLORS = {"positive": "tab:green", "silence": "tab:gray", "noise": "tab:orange",
                     "offscreen": "tab:red"}
+#: Line styles of the universal thresholds in :func:`paper_maxima_figure`.
+THRESHOLD_STYLES = {"max": "--", "max10": ":", "maxq3": "-."}
 
 
 def pixel_boxes(boxes: Sequence[Sequence[float]], box_format: str = "vggss") -> list[list[int]]:
@@ -148,4 +155,49 @@ def negative_audio_figure(result, maps: Sequence[str] = ("slavc", "vsl", "ogl"),
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
+    return fig
+
+
+def paper_maxima_figure(paper, maps: Sequence[str] = ("slavc", "vsl@0.4"), bins: int = 30,
+                        title: str | None = None) -> Figure:
+    """Distributions of the maximum map value for positive and each negative audio, with the
+    universal thresholds ``max``, ``max10`` and ``maxq3`` as vertical lines: the paper's main
+    figure (Juanola, Haro, Fuentes 2024) for the maps of a
+    :class:`~slavc_lite.evaluation.paper_negative_audio.PaperNegativeAudio`, one panel per map
+    (SLAVC alone: maxima on the 7 x 7 grid, as the paper; a blend with OGL: on the 224 x 224
+    map). Shares of samples per bin, bins shared by the audios of a panel.
+    """
+    maps = [m for m in maps if m in paper.maxima]
+    if not maps:
+        raise ValueError(f"none of the maps was measured; available: {list(paper.maxima)}")
+    fig = Figure(figsize=(5.2 * len(maps), 4.0), dpi=100)
+    for i, name in enumerate(maps):
+        ax = fig.add_subplot(1, len(maps), i + 1)
+        groups = {a: np.asarray(v, dtype=float) for a, v in paper.maxima[name].items() if len(v)}
+        values = np.concatenate([*groups.values(), np.asarray(list(paper.universal.values()))])
+        low, high = float(values.min()), float(values.max())
+        edges = np.linspace(low, high if high > low else low + 1e-6, bins + 1)
+        widths = iter((2.4, 1.7, 1.0))  # negatives drawn over each other stay visible where they coincide
+        for audio, v in groups.items():
+            counts = np.histogram(v, edges)[0].astype(float)
+            share = counts / counts.sum()
+            color, label = CONDITION_COLORS.get(audio), f"{audio} (n={v.size})"
+            if audio == "positive":
+                ax.stairs(share, edges, fill=True, alpha=0.35, color=color, label=label)
+            else:
+                ax.stairs(share, edges, color=color, linewidth=next(widths, 1.0), label=label)
+        for key, value in paper.universal.items():
+            ax.axvline(value, color="black", linestyle=THRESHOLD_STYLES.get(key, "--"), linewidth=1,
+                       label=f"{key} = {value:.3f}")
+        alpha = paper.alphas[name]
+        where = "on the 7 x 7 grid" if alpha is None else "of the 224 x 224 map"
+        label = "SLAVC alone (no OGL)" if alpha is None else f"with OGL, alpha = {alpha:g}"
+        ax.set_title(f"{label}: maximum {where}", fontsize=9)
+        ax.set_xlabel("maximum map value")
+        ax.set_ylabel("share of samples")
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig

@@ -194,15 +194,18 @@ class DrawnObject:
 
 
 def draw_object(image: np.ndarray, label_map: np.ndarray, label: int, look: Look,
-                box: tuple[int, int, int, int], rng: np.random.Generator) -> DrawnObject:
+                box: tuple[int, int, int, int], rng: np.random.Generator,
+                extra_rotation_deg: float = 0.0) -> DrawnObject:
     """Paint one instance of ``look`` into ``image`` (float32 HxWx3, in place) filling the
     pixel box ``(x0, y0, w, h)``; write ``label`` into ``label_map`` on its pixels.
 
     Jitter: colours (see :func:`jitter_colors`), rotation (+-15 degrees before fitting the
     box), texture phase and period. A darker 1-pixel outline separates it from the scene.
+    ``extra_rotation_deg`` turns it further (a swinging object of the video world); it draws
+    no random number, so an instance drawn again from the same generator state looks the same.
     """
     x0, y0, w, h = box
-    angle = rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG)
+    angle = rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG) + extra_rotation_deg
     mask = rasterize(fit_polygon(look.shape, box, angle), box)
     main, accent = jitter_colors(look, rng)
     surface = texture(look, main, accent, h, w, rng)

@@ -59,7 +59,7 @@ SPLIT_PROPORTIONS = {"train": TRAIN_PROPORTIONS, "val": TEST_PROPORTIONS, "test"
 
 # Stream numbers mixed into every seed, so streams never share random numbers.
 STREAMS = {"train": 1, "test": 2, "objects": 3, "scene": 4, "object_sound": 5, "render_object": 6, "plan": 7,
-           "val": 8}
+           "val": 8, "clip": 9, "clip_val": 10, "clip_test": 11}
 
 
 def sample_rng(seed: int, stream: str, *index: int) -> np.random.Generator:
@@ -159,6 +159,17 @@ class ToyWorld:
         """How many samples of each kind ``split`` holds when it has ``n`` samples."""
         counts = Counter(self.split_kinds(split, n))
         return {k: counts[k] for k in KINDS if counts[k]}
+
+    def clip(self, kind: str, index: int = 0):
+        """Video clip number ``index`` of ``kind`` (a :class:`~slavc_lite.data.toy.clips.ToyClip`:
+        the still scene animated by its sounds, 3 s at 8 fps), for teaching and tests. ``kind``
+        is one of :data:`~slavc_lite.data.toy.clips.CLIP_KINDS`."""
+        from slavc_lite.data.toy.clips import CLIP_KINDS, make_clip
+
+        if kind not in CLIP_KINDS:
+            raise ValueError(f"unknown clip kind {kind!r}; known: {', '.join(CLIP_KINDS)}")
+        rng = sample_rng(self.seed, "clip", CLIP_KINDS.index(kind), index)
+        return make_clip(kind, rng, f"clip_{kind}_{index:06d}", self.image_size, sample_rate=self.sample_rate)
 
     def render_object(self, cls: str, index: int = 0, with_background: bool = True,
                       area: float = 0.3) -> np.ndarray:
