@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from slavc_lite.errors import CheckpointError, WeightsUnavailableError
+from slavc_lite.tutorial import OFFICIAL_CHECKPOINT_NAME
 
 __all__ = [
     "OFFICIAL_FILE_NAME",
@@ -46,7 +47,7 @@ __all__ = [
     "record_path",
 ]
 
-OFFICIAL_FILE_NAME = "slavc_vggsound144k.pth"
+OFFICIAL_FILE_NAME = f"{OFFICIAL_CHECKPOINT_NAME}.pth"
 """The released checkpoint's name in the weights folder (what the chapters look for)."""
 
 RECORD_SUFFIX = ".record.json"
