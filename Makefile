@@ -35,13 +35,13 @@ test: lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 run: $(STAMP)
-	$(BIN)/python -m slavc_lite.run_all
+	$(BIN)/python -m slavc_lite.teaching.run_all
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 student: $(STAMP)
-	$(BIN)/python -m slavc_lite.student notebooks build/student
+	$(BIN)/python -m slavc_lite.teaching.student notebooks build/student
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train_step.py

@@ -5,7 +5,7 @@ alpha slider to answer.
 Inputs are already decoded (a normalised 224x224 image tensor and a 3 s log-spectrogram), the
 networks already loaded (ResNet-18, random weights: the time does not depend on the values),
 so the figure is the inference itself. ``slider_ms`` is the time from a new alpha on the
-slider (:func:`slavc_lite.widgets.alpha_slider`) to the new PNG bytes in its image widget (needs
+slider (:func:`slavc_lite.teaching.widgets.alpha_slider`) to the new PNG bytes in its image widget (needs
 ipywidgets; the line says so when it is missing). Targets on 2 CPU cores: <= 120 ms to
 localize, <= 10 ms to re-blend, <= 50 ms for the slider.
 
@@ -46,7 +46,7 @@ def slider_ms(result, repeats: int) -> float | str:
         import ipywidgets  # noqa: F401
     except ImportError:
         return "n/a (ipywidgets is not installed)"
-    from slavc_lite.widgets import AlphaBlender, alpha_slider
+    from slavc_lite.teaching.widgets import AlphaBlender, alpha_slider
 
     blender = AlphaBlender(result, label="bench", boxes=[[0.2, 0.3, 0.6, 0.8]], title="random weights")
     view = alpha_slider(blender)

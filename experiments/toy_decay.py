@@ -32,11 +32,11 @@ import sys
 import time
 from pathlib import Path
 
+from slavc_lite.teaching.tutorial import TOY_FULL
 from slavc_lite.training import preset, train
 from slavc_lite.training.files import atomic_write_text
 from slavc_lite.training.layout import RunLayout
 from slavc_lite.training.metrics_log import read_metrics
-from slavc_lite.tutorial import TOY_FULL
 
 CONDITIONS: dict[str, dict[str, object]] = {
     "SLAVC": {},

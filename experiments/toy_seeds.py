@@ -32,10 +32,10 @@ from slavc_lite.data.toy import write_toy_world
 from slavc_lite.evaluation import evaluate_run
 from slavc_lite.evaluation.key_figures import key_figures, spread, toy_targets
 from slavc_lite.evaluation.report import JSON_FILE
+from slavc_lite.teaching.tutorial import TOY_FULL
 from slavc_lite.training import TrainConfig, preset, train
 from slavc_lite.training.files import atomic_write_text
 from slavc_lite.training.layout import RunLayout
-from slavc_lite.tutorial import TOY_FULL
 
 
 def _say(name: str, value: object) -> None:

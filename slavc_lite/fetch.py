@@ -8,7 +8,7 @@ look in (:func:`official_weights_dir`: ``data/weights/`` of the clone), as
 * **Atomic.** The bytes go to a hidden staging name (gdown writes them to a ``.part`` file
   first); the file only takes its final name after it has been read back with
   :func:`~slavc_lite.checkpoints.load_official_checkpoint`. A partial download never looks like
-  a checkpoint, to :func:`slavc_lite.tutorial.best_weights` or to anyone.
+  a checkpoint, to :func:`slavc_lite.teaching.tutorial.best_weights` or to anyone.
 * **Resumable.** An interrupted transfer keeps its received bytes in the ``.part`` file; the
   next call asks the server for the rest (an HTTP range request) instead of starting again.
 * **Recorded and checked.** After the first download the file's size and SHA-256 are written
@@ -35,7 +35,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from slavc_lite.errors import CheckpointError, WeightsUnavailableError
-from slavc_lite.tutorial import OFFICIAL_CHECKPOINT_NAME
 
 __all__ = [
     "OFFICIAL_FILE_NAME",
@@ -47,6 +46,8 @@ __all__ = [
     "record_path",
 ]
 
+OFFICIAL_CHECKPOINT_NAME = "slavc_vggsound144k"
+"""Stem of the released checkpoint's file in the weights folder."""
 OFFICIAL_FILE_NAME = f"{OFFICIAL_CHECKPOINT_NAME}.pth"
 """The released checkpoint's name in the weights folder (what the chapters look for)."""
 
@@ -61,9 +62,9 @@ class WeightsMismatchError(WeightsUnavailableError):
 
 def official_weights_dir() -> Path:
     """The folder the chapters look in for the released model: ``data_dir()/weights``."""
-    from slavc_lite import tutorial
+    from slavc_lite.folders import data_dir
 
-    return tutorial.data_dir() / "weights"
+    return data_dir() / "weights"
 
 
 def record_path(path: str | os.PathLike) -> Path:

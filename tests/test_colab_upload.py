@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from slavc_lite import widgets
 from slavc_lite.encoders import build_image_encoder
 from slavc_lite.localize import RANDOM_WEIGHTS, Localizer
 from slavc_lite.model import SLAVC
+from slavc_lite.teaching import widgets
 from tests.test_widgets import _png_bytes, _wav_bytes
 
 ipywidgets = pytest.importorskip("ipywidgets")

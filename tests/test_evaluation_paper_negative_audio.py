@@ -279,7 +279,7 @@ def test_no_negative_audio_leaves_both_out(tmp_path):
 
 def test_make_run_evaluates_with_negative_audio(monkeypatch, tmp_path):
     import slavc_lite.evaluation as evaluation
-    from slavc_lite.run_all import MainJob
+    from slavc_lite.teaching.run_all import MainJob
 
     calls = []
     monkeypatch.setattr(evaluation, "evaluate_run", lambda *a, **kw: calls.append(kw) or {})

@@ -8,7 +8,7 @@ import scipy.signal
 import torch
 
 from slavc_lite import audio
-from slavc_lite.exercises import check_centered_window, check_log_spectrogram, check_num_frames
+from slavc_lite.teaching.exercises import check_centered_window, check_log_spectrogram, check_num_frames
 
 
 def test_reference_answers_pass(capsys):

@@ -9,7 +9,7 @@ from torch import nn
 from torchvision.models import mobilenet_v3_small, resnet18
 
 from slavc_lite import encoders
-from slavc_lite.exercises import (
+from slavc_lite.teaching.exercises import (
     check_audio_encoder,
     check_image_encoder,
     check_similarity_map,

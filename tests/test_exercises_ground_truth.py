@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from slavc_lite.exercises import check_vggss_gt_map
 from slavc_lite.ground_truth import vggss_gt_map
+from slavc_lite.teaching.exercises import check_vggss_gt_map
 
 
 def draw(boxes, to_pixel=lambda v: int(np.clip(v, 0, 1) * 224), union=True, transpose=False, inclusive=False):

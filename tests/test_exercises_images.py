@@ -7,7 +7,7 @@ from torchvision import transforms
 from torchvision.transforms import InterpolationMode
 
 from slavc_lite import images
-from slavc_lite.exercises import check_test_transform
+from slavc_lite.teaching.exercises import check_test_transform
 
 NORMALIZE = transforms.Normalize(images.IMAGENET_MEAN, images.IMAGENET_STD)
 

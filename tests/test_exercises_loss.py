@@ -4,8 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from slavc_lite import exercises, losses
-from slavc_lite.exercises import loss as checks
+from slavc_lite import losses
+from slavc_lite.teaching import exercises
+from slavc_lite.teaching.exercises import loss as checks
 
 
 def sims(img, aud, tau):

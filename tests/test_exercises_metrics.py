@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from slavc_lite import exercises, metrics
-from slavc_lite.exercises import metrics as checks
+from slavc_lite import metrics
+from slavc_lite.teaching import exercises
+from slavc_lite.teaching.exercises import metrics as checks
 
 # ------------------------------------------------------------------------------------ chapter 05
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from slavc_lite import exercises
-from slavc_lite.exercises import momentum as checks
+from slavc_lite.teaching import exercises
+from slavc_lite.teaching.exercises import momentum as checks
 
 
 def ema_right(target, online, m):

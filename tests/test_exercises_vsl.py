@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from slavc_lite import exercises, maps, metrics
-from slavc_lite.exercises import vsl
+from slavc_lite import maps, metrics
 from slavc_lite.ground_truth import vggss_gt_map
+from slavc_lite.teaching import exercises
+from slavc_lite.teaching.exercises import vsl
 
 
 def test_checks_are_exported():

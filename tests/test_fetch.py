@@ -22,7 +22,7 @@ from slavc_lite.cli import main  # noqa: E402
 from slavc_lite.errors import CheckpointError, WeightsUnavailableError  # noqa: E402
 from slavc_lite.localize import RELEASED_CHECKPOINT_ID  # noqa: E402
 from slavc_lite.model import SLAVC  # noqa: E402
-from slavc_lite.tutorial import best_weights  # noqa: E402
+from slavc_lite.teaching.tutorial import best_weights  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -273,8 +273,8 @@ def test_notebooks_run_by_the_runner_are_unattended(tmp_path, monkeypatch):
     """Chapter 00 offers the fetch only with a reader: ``make run`` and the tests set the flag."""
     import nbformat
 
-    from slavc_lite import tutorial
-    from slavc_lite.notebook_runner import execute_notebook
+    from slavc_lite.teaching import tutorial
+    from slavc_lite.teaching.notebook_runner import execute_notebook
 
     monkeypatch.delenv(tutorial.UNATTENDED_ENV, raising=False)
     assert not tutorial.is_unattended()

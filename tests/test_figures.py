@@ -8,8 +8,9 @@ import torch
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-from slavc_lite import figures, maps, metrics, viz
+from slavc_lite import maps, metrics, viz
 from slavc_lite.ground_truth import vggss_gt_map
+from slavc_lite.teaching import figures
 
 BOX = [0.25, 0.25, 0.75, 0.75]
 SILENT = [0.0, 0.0, 0.2, 0.2]

@@ -2,8 +2,8 @@
 
 Colab runs its own Jupyter kernel on pinned versions of ipykernel, ipython, jupyter-client,
 tornado, pyzmq, traitlets and ipywidgets; a pip install that upgrades one of them crashes the
-runtime. Every chapter's setup cell (:data:`slavc_lite.tutorial.SETUP_CELL`) installs, on Colab
-only, ``pip install --quiet --no-deps`` of :data:`slavc_lite.tutorial.COLAB_INSTALL`.
+runtime. Every chapter's setup cell (:data:`slavc_lite.teaching.tutorial.SETUP_CELL`) installs, on Colab
+only, ``pip install --quiet --no-deps`` of :data:`slavc_lite.teaching.tutorial.COLAB_INSTALL`.
 
 How the dependency closure is computed, without the network: the setup cell's own pip command is
 read from its source (``ast``); a requirement's dependencies are read from package metadata:
@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from slavc_lite import tutorial
+from slavc_lite.teaching import tutorial
 
 if sys.version_info >= (3, 11):
     import tomllib

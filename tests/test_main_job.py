@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from slavc_lite.run_all import MainJob
+from slavc_lite.teaching.run_all import MainJob
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = sorted(p.name for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from slavc_lite import tutorial
+from slavc_lite.teaching import tutorial
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = [
@@ -59,7 +59,7 @@ def test_chapter_structure(name):
     sources = "\n".join(c.source for c in code_cells(nb))
     assert "import slavc_lite" in sources or "from slavc_lite" in sources, f"{name}: uses the library"
     assert re.search(r"^\s*assert ", sources, re.M), f"{name}: checks its own build with an assert"
-    assert "exercises.check_" in sources or "from slavc_lite.exercises import" in sources, \
+    assert "exercises.check_" in sources or "from slavc_lite.teaching.exercises import" in sources, \
         f"{name}: an exercise with a check function"
     assert any("solution" in c.metadata.get("tags", []) for c in nb.cells), f"{name}: a marked solution"
     assert re.search(r"savefig|save_figure|plt\.|sns\.|show\(", sources), f"{name}: draws a picture"

@@ -16,12 +16,13 @@ import pytest
 import torch
 from PIL import Image
 
-from slavc_lite import maps, widgets
+from slavc_lite import maps
 from slavc_lite.encoders import build_image_encoder
-from slavc_lite.figures import CaseRow
 from slavc_lite.localize import RANDOM_WEIGHTS, Localizer
 from slavc_lite.model import SLAVC
-from slavc_lite.slider_figure import SliderFigure, png_bytes
+from slavc_lite.teaching import widgets
+from slavc_lite.teaching.figures import CaseRow
+from slavc_lite.teaching.slider_figure import SliderFigure, png_bytes
 
 SMALL = "mobilenet_v3_small"
 BOX = [0.2, 0.3, 0.6, 0.8]

@@ -13,10 +13,11 @@ import nbformat
 import pytest
 import torch
 
-from slavc_lite import progress, widgets
+from slavc_lite import progress
 from slavc_lite.encoders import build_image_encoder
 from slavc_lite.localize import RANDOM_WEIGHTS, Localizer
 from slavc_lite.model import SLAVC
+from slavc_lite.teaching import widgets
 
 ipywidgets = pytest.importorskip("ipywidgets")
 SMALL = "mobilenet_v3_small"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from slavc_lite.student import PLACEHOLDER, strip_solution_source, student_notebook, write_student_edition
+from slavc_lite.teaching.student import (
+    PLACEHOLDER,
+    strip_solution_source,
+    student_notebook,
+    write_student_edition,
+)
 
 
 def make_notebook():

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from slavc_lite.training_plots import (
+from slavc_lite.teaching.training_plots import (
     VALIDATION_METRICS,
     CurveHistory,
     LiveCurves,

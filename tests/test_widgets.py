@@ -16,11 +16,11 @@ import soundfile
 import torch
 from PIL import Image
 
-from slavc_lite import widgets
 from slavc_lite.encoders import build_image_encoder
 from slavc_lite.errors import InputFileError
 from slavc_lite.localize import RANDOM_WEIGHTS, Localizer
 from slavc_lite.model import SLAVC
+from slavc_lite.teaching import widgets
 
 SMALL = "mobilenet_v3_small"
 BOX = [0.2, 0.3, 0.6, 0.8]

@@ -20,7 +20,7 @@ Stages (each prints a header and its time; a finished stage is reused when run a
 ``--quick`` (or ``SLAVC_LITE_QUICK=1``) runs every stage in a reduced form (a tiny world, a few
 training steps, the notebooks in quick mode): the test suite runs it so.
 
-    python -m slavc_lite.run_all [--quick] [--build build] [--data data] [--runs runs]
+    python -m slavc_lite.teaching.run_all [--quick] [--build build] [--data data] [--runs runs]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slavc_lite import tutorial
+from slavc_lite.teaching import tutorial
 
 __all__ = ["MainJob", "main"]
 
@@ -67,7 +67,7 @@ class MainJob:
     data: Path
     runs: Path
     quick: bool = False
-    notebooks_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parents[1] / "notebooks")
+    notebooks_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "notebooks")
     timings: dict[str, float] = field(default_factory=dict)
     record: dict = field(default_factory=dict)
 
@@ -135,7 +135,7 @@ class MainJob:
         self.record["videos"] = {"gate_weight": result["gate_weight"], "n_test_clips": result["n_test_clips"]}
 
     def notebooks(self) -> None:
-        from slavc_lite.notebook_runner import execute_notebook
+        from slavc_lite.teaching.notebook_runner import execute_notebook
 
         out = self.build / "notebooks"
         runs = []
@@ -184,7 +184,7 @@ class MainJob:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m slavc_lite.run_all",
+    parser = argparse.ArgumentParser(prog="python -m slavc_lite.teaching.run_all",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", default=tutorial.is_quick(),
                         help="reduced form of every stage (also SLAVC_LITE_QUICK=1)")

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from slavc_lite import tutorial
+from slavc_lite.teaching import tutorial
 
 __all__ = ["NotebookRun", "execute_notebook", "notebook_error"]
 

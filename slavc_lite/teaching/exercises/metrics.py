@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from slavc_lite import metrics
-from slavc_lite.exercises._checking import passed
+from slavc_lite.teaching.exercises._checking import passed
 
 __all__ = [
     "check_auc",

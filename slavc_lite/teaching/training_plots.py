@@ -272,7 +272,8 @@ class LiveCurves:
 def table_records(table: Mapping[str, Mapping[str, float]],
                   subsets: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """One row per subset of an official table (:func:`slavc_lite.metrics.summary`), for
-    :func:`slavc_lite.figures.records_markdown`: ``subset``, ``n``, cIoU, AUC, AP, max-F1, Precision."""
+    :func:`slavc_lite.teaching.figures.records_markdown`: ``subset``, ``n``, cIoU, AUC, AP, max-F1,
+    Precision."""
     names = list(subsets) if subsets is not None else list(table)
     rows = []
     for subset in names:

@@ -7,7 +7,7 @@ The logic is plain Python, works without ipywidgets and is unit-tested:
   ``VSL = alpha * SLAVC + (1 - alpha) * OGL`` (review Eq. 7) from the cached SLAVC and OGL maps
   (:meth:`slavc_lite.localize.LocalizationResult.with_alpha`), a millisecond or two on a CPU
   (the blend and the confidence of one 224 x 224 map); the slider's figure re-draws only its
-  VSL panel (:class:`slavc_lite.slider_figure.SliderFigure`).
+  VSL panel (:class:`slavc_lite.teaching.slider_figure.SliderFigure`).
 * :class:`Pair`, :func:`example_pairs`, :func:`toy_pairs`: the image-audio pairs to explore,
   with the boxes of their sounding objects (the ground truth) and of visible silent objects.
 * :func:`uploaded_files`, :func:`save_upload`, :func:`pair_from_uploads`: uploaded bytes ->
@@ -15,7 +15,7 @@ The logic is plain Python, works without ipywidgets and is unit-tested:
   names the file and the problem. On Colab, where ``FileUpload`` loses files of 1 MB or more,
   :func:`colab_upload` (Colab's own dialog) and :func:`pair_from_paths` (files on the machine).
 * :class:`PairExplorer`: localizes each pair once, re-blends for any alpha, draws the review's
-  row input | SLAVC | OGL | VSL with the boxes (:func:`slavc_lite.figures.case_rows_figure`).
+  row input | SLAVC | OGL | VSL with the boxes (:func:`slavc_lite.teaching.figures.case_rows_figure`).
 
 The views are thin ipywidgets layers over that logic: :func:`alpha_slider` (a slider and the
 re-blended figure) and :func:`pair_explorer` (example picker, file upload, alpha slider, audio
@@ -43,10 +43,10 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from slavc_lite.errors import InputFileError, SlavcLiteError
-from slavc_lite.figures import CaseRow, case_rows_figure
 from slavc_lite.localize import LocalizationResult, Localizer
 from slavc_lite.maps import DEFAULT_ALPHA
-from slavc_lite.slider_figure import SliderFigure
+from slavc_lite.teaching.figures import CaseRow, case_rows_figure
+from slavc_lite.teaching.slider_figure import SliderFigure
 
 __all__ = [
     "KIND_LABELS",
@@ -204,7 +204,8 @@ class AlphaBlender:
         return CaseRow.from_result(result, self.label, self.boxes, self.silent_boxes)
 
     def figure(self, alpha: float | None = None) -> Figure:
-        """input | SLAVC | OGL | VSL(alpha) with the boxes (:func:`slavc_lite.figures.case_rows_figure`)."""
+        """input | SLAVC | OGL | VSL(alpha) with the boxes
+        (:func:`slavc_lite.teaching.figures.case_rows_figure`)."""
         return case_rows_figure([self.row(alpha)], title=self.title)
 
     def png(self, alpha: float | None = None) -> bytes:
@@ -216,7 +217,7 @@ class AlphaSliderView(_Displayable):
     """An alpha slider over an :class:`AlphaBlender`: moving it re-blends and redraws the VSL panel.
 
     The figure is :meth:`AlphaBlender.figure`'s picture, kept by a
-    :class:`~slavc_lite.slider_figure.SliderFigure` that re-draws only its VSL panel for a new
+    :class:`~slavc_lite.teaching.slider_figure.SliderFigure` that re-draws only its VSL panel for a new
     alpha (tens of milliseconds on a laptop CPU instead of a whole new figure).
 
     ``widget`` (a ``VBox``) is what to display; ``slider`` and ``image`` are its parts.
@@ -300,7 +301,7 @@ def example_pairs(folder: str | os.PathLike | None = None) -> list[Pair]:
     on Colab) there are none and the list is empty.
     """
     if folder is None:
-        from slavc_lite.tutorial import project_root
+        from slavc_lite.teaching.tutorial import project_root
 
         root = project_root()
         if root is None:
@@ -549,12 +550,12 @@ class PairExplorerView(_Displayable):
     files of 1 MB or more. There the view has two path boxes (a file on the Colab machine: one
     dragged into Colab's file browser, or on a mounted Drive) and a button that opens Colab's
     own upload dialog (:func:`colab_upload`) and fills the boxes with the uploaded files.
-    ``colab`` forces one way or the other (default: :func:`slavc_lite.tutorial.on_colab`).
+    ``colab`` forces one way or the other (default: :func:`slavc_lite.teaching.tutorial.on_colab`).
     """
 
     def __init__(self, explorer: PairExplorer, upload_dir: str | os.PathLike | None = None,
                  colab: bool | None = None) -> None:
-        from slavc_lite.tutorial import on_colab
+        from slavc_lite.teaching.tutorial import on_colab
 
         w = _ipywidgets()
         self.explorer = explorer
@@ -607,7 +608,7 @@ class PairExplorerView(_Displayable):
     def redraw(self) -> bool:
         """Draw the picked pair at the slider's alpha (the explorer's figure); False on an error.
 
-        Each pair's figure is drawn once (:class:`~slavc_lite.slider_figure.SliderFigure`); a
+        Each pair's figure is drawn once (:class:`~slavc_lite.teaching.slider_figure.SliderFigure`); a
         new alpha re-draws only its VSL panel.
         """
         label = self.picker.value

@@ -6,7 +6,7 @@ In the source notebooks an exercise's solution is marked so it can be stripped:
   ``# END SOLUTION`` replaced by ``raise NotImplementedError(...)`` (the student writes them);
 * a markdown cell tagged ``solution`` (a worked answer) is dropped.
 
-    python -m slavc_lite.student notebooks/ build/student/     (``make student``)
+    python -m slavc_lite.teaching.student notebooks/ build/student/     (``make student``)
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def write_student_edition(source_dir: str | os.PathLike, out_dir: str | os.PathL
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m slavc_lite.student", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m slavc_lite.teaching.student",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("source", nargs="?", default="notebooks", help="folder of source notebooks")
     parser.add_argument("out", nargs="?", default="build/student", help="output folder")
     args = parser.parse_args(argv)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from slavc_lite import losses
-from slavc_lite.exercises._checking import as_numpy, assert_close, passed
+from slavc_lite.teaching.exercises._checking import as_numpy, assert_close, passed
 
 __all__ = ["check_max_mil_loss", "check_p_avc", "check_p_loc", "check_slavc_loss", "check_slavc_scores"]
 

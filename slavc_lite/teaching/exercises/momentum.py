@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from slavc_lite.exercises._checking import assert_close, passed
 from slavc_lite.momentum import ema_time_constant, ema_update, paired_parameters
+from slavc_lite.teaching.exercises._checking import assert_close, passed
 
 __all__ = ["check_ema_half_life", "check_ema_update", "check_image_dropout", "check_momentum_update"]
 

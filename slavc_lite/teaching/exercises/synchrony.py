@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from slavc_lite.exercises._checking import as_numpy, assert_close, passed
 from slavc_lite.synchrony import correlation_map, gated_map
+from slavc_lite.teaching.exercises._checking import as_numpy, assert_close, passed
 
 __all__ = ["check_correlation_map", "check_gated_map"]
 

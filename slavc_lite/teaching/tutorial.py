@@ -25,6 +25,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from slavc_lite.fetch import OFFICIAL_CHECKPOINT_NAME
+from slavc_lite.folders import build_dir, data_dir, project_root, runs_dir
+
 __all__ = [
     "COLAB_INSTALL", "COLAB_PREINSTALLED", "QUICK", "QUICK_ENV", "REPOSITORY", "SETUP_CELL",
     "WeightsChoice", "best_weights", "build_dir", "colab_url", "data_dir", "device", "figure_path",
@@ -75,7 +78,7 @@ if importlib.util.find_spec("slavc_lite") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *install], check=True)
     importlib.invalidate_caches()
     print("Installed on Colab (pip --no-deps):", ", ".join(install))
-from slavc_lite import tutorial
+from slavc_lite.teaching import tutorial
 
 tutorial.setup()"""
 """The first code cell of every notebook (tests check that each notebook starts with it)."""
@@ -95,7 +98,6 @@ QUICK_TRAIN_OVERRIDES = {
 """How quick mode shrinks the ``cpu-toy`` recipe (every stage still runs)."""
 
 OFFICIAL_CHECKPOINT_ENV = "SLAVC_LITE_CHECKPOINT"
-OFFICIAL_CHECKPOINT_NAME = "slavc_vggsound144k"
 
 
 def is_quick() -> bool:
@@ -110,7 +112,7 @@ UNATTENDED_ENV = "SLAVC_LITE_UNATTENDED"
 def is_unattended() -> bool:
     """Whether the notebook runs without a reader (``SLAVC_LITE_UNATTENDED=1``), read now.
 
-    :func:`slavc_lite.notebook_runner.execute_notebook` sets it, so that cells which offer a
+    :func:`slavc_lite.teaching.notebook_runner.execute_notebook` sets it, so that cells which offer a
     download (chapter 00's released weights) do nothing during ``make run`` and ``make test``.
     """
     return os.environ.get(UNATTENDED_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
@@ -123,44 +125,6 @@ QUICK = is_quick()
 def pick(full, quick):
     """``quick`` in quick mode, else ``full``: ``n_steps = tutorial.pick(300, 3)``."""
     return quick if is_quick() else full
-
-
-def project_root(start: str | os.PathLike | None = None) -> Path | None:
-    """The clone's root (the folder whose ``pyproject.toml`` names slavc-lite), if we are in one."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and 'name = "slavc-lite"' in pyproject.read_text(encoding="utf-8"):
-            return folder
-    package_parent = Path(__file__).resolve().parents[1]
-    if (package_parent / "pyproject.toml").is_file() and (package_parent / "notebooks").is_dir():
-        return package_parent
-    return None
-
-
-def _folder(env: str, name: str) -> Path:
-    if os.environ.get(env):
-        path = Path(os.environ[env]).expanduser()
-    else:
-        root = project_root()
-        path = root / name if root is not None else Path.home() / "slavc-lite" / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def data_dir() -> Path:
-    """Where data go: ``SLAVC_LITE_DATA``, else ``data/`` of the clone, else ``~/slavc-lite/data``."""
-    return _folder("SLAVC_LITE_DATA", "data")
-
-
-def build_dir() -> Path:
-    """Where outputs go: ``SLAVC_LITE_BUILD``, else ``build/`` of the clone."""
-    return _folder("SLAVC_LITE_BUILD", "build")
-
-
-def runs_dir() -> Path:
-    """Where training runs go: ``SLAVC_LITE_RUNS``, else ``runs/`` of the clone."""
-    return _folder("SLAVC_LITE_RUNS", "runs")
 
 
 def figure_path(name: str) -> Path:

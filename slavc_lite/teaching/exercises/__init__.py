@@ -1,4 +1,4 @@
-"""Check functions for the notebooks' exercises: ``from slavc_lite.exercises import check_loss``.
+"""Check functions for the notebooks' exercises: ``from slavc_lite.teaching.exercises import check_loss``.
 
 Each chapter's exercises live in one module of this package (named after the topic); every
 public ``check_*`` function of those modules is exported here. A check function takes the

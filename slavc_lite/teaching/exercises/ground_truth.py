@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from slavc_lite.exercises._checking import as_numpy, passed
 from slavc_lite.ground_truth import MAP_SIZE, vggss_gt_map
+from slavc_lite.teaching.exercises._checking import as_numpy, passed
 
 __all__ = ["check_vggss_gt_map"]
 

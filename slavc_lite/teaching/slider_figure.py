@@ -1,7 +1,7 @@
 """Chapter 07's slider figure at any alpha, redrawing only its VSL panel.
 
 Moving the alpha slider changes one panel of the figure input | SLAVC | OGL | VSL
-(:func:`slavc_lite.figures.case_rows_figure`): the VSL map, its outline of the official relative
+(:func:`slavc_lite.teaching.figures.case_rows_figure`): the VSL map, its outline of the official relative
 prediction, and its title (alpha, cIoU, confidence). Re-drawing and encoding the whole figure for
 every new alpha takes well over 100 ms on a laptop CPU; :class:`SliderFigure` draws the figure
 once, keeps the pixels around the VSL panel with that panel hidden (matplotlib's blitting:
@@ -28,8 +28,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.transforms import Bbox
 
 from slavc_lite import maps, metrics
-from slavc_lite.figures import CaseRow, case_rows_figure, draw_mask_outline, panel_title
 from slavc_lite.ground_truth import vggss_gt_map
+from slavc_lite.teaching.figures import CaseRow, case_rows_figure, draw_mask_outline, panel_title
 from slavc_lite.viz import display_image
 
 __all__ = ["SliderFigure", "png_bytes"]
@@ -64,7 +64,7 @@ class SliderFigure:
     """One pair's row input | SLAVC | OGL | VSL(alpha) whose VSL panel follows a new alpha.
 
     Args:
-        blender: the pair's :class:`slavc_lite.widgets.AlphaBlender` (cached maps, boxes, title).
+        blender: the pair's :class:`slavc_lite.teaching.widgets.AlphaBlender` (cached maps, boxes, title).
         dpi: the resolution the figure is drawn at (the widgets' preview resolution).
 
     The SLAVC and OGL panels, the colour bar and the titles of the other panels are drawn once.

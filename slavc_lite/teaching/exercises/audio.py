@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from slavc_lite import audio
-from slavc_lite.exercises._checking import as_numpy, passed
+from slavc_lite.teaching.exercises._checking import as_numpy, passed
 
 __all__ = ["check_centered_window", "check_log_spectrogram", "check_num_frames"]
 

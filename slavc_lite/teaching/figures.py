@@ -364,7 +364,7 @@ def case_rows_figure(rows: Sequence[CaseRow], title: str | None = None, cmap: st
         axes[0].set_ylabel(row.label, fontsize=11, fontweight="bold")
         for ax, key in zip(axes[1:], MAP_NAMES, strict=True):
             overlay(picture, getattr(row, key), ax=ax, cmap=cmap, title=panel_title(row, key))
-            ax.set_label(key)  # how a re-drawer finds a map's panel (slavc_lite.slider_figure)
+            ax.set_label(key)  # how a re-drawer finds a map's panel (slavc_lite.teaching.slider_figure)
             if show_prediction:
                 draw_prediction(ax, getattr(row, key), size)
         for ax in axes:

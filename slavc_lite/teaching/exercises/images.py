@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from slavc_lite import images
-from slavc_lite.exercises._checking import as_numpy, passed
+from slavc_lite.teaching.exercises._checking import as_numpy, passed
 
 __all__ = ["check_test_transform"]
 

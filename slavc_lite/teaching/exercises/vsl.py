@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from slavc_lite import maps, metrics
-from slavc_lite.exercises._checking import as_numpy, assert_close, passed
 from slavc_lite.ground_truth import vggss_gt_map
+from slavc_lite.teaching.exercises._checking import as_numpy, assert_close, passed
 
 __all__ = ["check_alpha_sweep", "check_box_share", "check_mean_by_kind", "check_reblend"]
 
