@@ -73,7 +73,9 @@ def test_kind_table_choose_weight_findings_and_markdown():
     result = {"alpha": 0.4, "fps": 2.0, "gate_weight": weight, "weights": {"slavc": "s", "ogl": "o"},
               "n_test_clips": 3, "tables": kind_table(clips, weight)}
     lines = video_findings(result)
-    assert "0% of clips" in lines[0] and "100%" in lines[0] and "at least the 80%" in lines[0]
+    assert "heard instance in 0% of clips" in lines[0] and "on a silent one in 100%" in lines[0]
+    assert lines[1].startswith("SLAVC with synchrony: picks the heard instance in 100%")
+    assert "at least the 80%" in lines[1]
     text = format_video_tables(result)
     assert "alpha = 0.4" in text and f"gate weight = {weight:g}" in text and "silent_instance" in text
 
@@ -85,7 +87,8 @@ def test_findings_name_a_kind_where_the_gate_costs_cIoU():
     clip = ClipMaps("c", "same_type", maps, [(0, 0, 224, 112)])
     result = {"tables": kind_table([clip], 1.0)}
     assert result["tables"]["same_type"]["slavc"]["ciou"] > 0.9
-    assert "worse than SLAVC by more than 0.02 cIoU on same_type" in video_findings(result)[-1]
+    lines = video_findings(result)
+    assert "SLAVC with synchrony: is worse than SLAVC by more than 0.02 cIoU on same_type" in lines[0]
 
 
 @pytest.mark.slow

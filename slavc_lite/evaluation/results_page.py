@@ -10,8 +10,9 @@ Two committed files hold the measured numbers:
   (``experiments/toy_seeds.py`` writes ``build/seeds/summary.json``);
 * ``results/toy_decay.json``: the controlled longer runs of ``experiments/toy_decay.py``
   (``build/decay/decay.json``);
-* ``results/toy_video.json``: the toy video evaluation of ``make run``
-  (``build/eval-video/metrics_video.json``, :mod:`slavc_lite.evaluation.video`).
+* ``results/toy_video.json``: the toy video evaluation on 48 clips of each kind
+  (``experiments/toy_video.py`` writes ``build/video/metrics_video.json``;
+  :mod:`slavc_lite.evaluation.video`).
 
 :func:`render_results` turns them into markdown, and :func:`update_readme` puts that between
 the markers ``<!-- results:begin -->`` and ``<!-- results:end -->`` of ``README.md``. A test
@@ -285,9 +286,9 @@ def _video_section(video: Mapping[str, Any]) -> list[str]:
     lines = [
         "### Video: which instance is heard? (toy video world, chapter 09)",
         "",
-        f"`make run`'s `slavc-lite evaluate-video` on the toy video test set ({video['n_test_clips']} "
-        "clips of 3 s at 8 fps): the still maps of frames sampled at "
-        f"{video['fps']:g} fps averaged over the clip "
+        "`experiments/toy_video.py` with the `make run` model (the evaluation of `slavc-lite "
+        f"evaluate-video` on a toy video test set of {video['n_test_clips']} clips of 3 s at 8 fps): the "
+        f"still maps of frames sampled at {video['fps']:g} fps averaged over the clip "
         f"(VSL alpha {video['alpha']:g}), the audio-visual synchrony map, and each gated by synchrony at "
         f"weight {video['gate_weight']:g} (chosen on the validation clips). Each cell: official cIoU / "
         "pointing game; the ceiling is the best official cIoU any map can reach on those clips.",
@@ -367,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         for source, name in (
             (args.build / "seeds" / "summary.json", SEEDS_FILE),
             (args.build / "decay" / "decay.json", DECAY_FILE),
-            (args.build / "eval-video" / "metrics_video.json", VIDEO_FILE),
+            (args.build / "video" / "metrics_video.json", VIDEO_FILE),
         ):
             if source.is_file():
                 shutil.copyfile(source, args.results / name)
