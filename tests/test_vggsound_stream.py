@@ -306,3 +306,21 @@ def test_registering_the_commands_needs_no_video_libraries():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert commands.NUM_SHARDS == vggsound_stream.NUM_SHARDS
+
+
+def test_the_corrupt_shard_is_refused_up_front_and_another_is_suggested(tmp_path, capsys, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("a refused shard must not be fetched")
+
+    monkeypatch.setattr(vggsound_stream, "stream_shard", no_network)
+    expected = r"corrupt at the source.*--shard 7 or --shard 9"
+    with pytest.raises(vggsound_stream.CorruptShardError, match=expected):
+        vggsound_stream.stream_vggsound(8, 1, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    parser = argparse.ArgumentParser(prog="slavc-lite data")
+    add_vggsound_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["vggsound", "--shard", "8", "--limit", "1", "--out", str(tmp_path / "out")])
+    assert args.func(args) == commands.EXIT_ERROR
+    assert "shard 8" in capsys.readouterr().err
+    vggsound_stream.check_shard(8, "file:///my/repaired/copy")  # your own copy is not second-guessed
+    assert all(k not in vggsound_stream.CORRUPT_SHARDS for k in (0, 1))  # the defaults of the chapters

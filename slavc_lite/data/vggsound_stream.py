@@ -72,6 +72,27 @@ MAX_MEMBER_BYTES = 512 * 1024 * 1024
 _READ_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error, http.client.HTTPException)
 
 
+CORRUPT_SHARDS: dict[int, str] = {
+    8: "vggsound_08.tar.gz of Loie/VGGSound is corrupt at the source: its gzip stream breaks part-way "
+       "(reported on the dataset's discussion page; the file was re-uploaded with the same checksum, "
+       "so the same broken bytes)",
+}
+"""Shards of the public dataset that cannot be read to the end, with the reason."""
+
+
+class CorruptShardError(SlavcLiteError, ValueError):
+    """A shard of the public dataset that is known to be broken at the source."""
+
+
+def check_shard(shard: int, base_url: str | None = None) -> None:
+    """Refuse a shard of the public dataset known to be corrupt (:data:`CORRUPT_SHARDS`), naming
+    the reason and the nearest readable shards. Another ``base_url`` (your own copy) is not checked."""
+    if shard in CORRUPT_SHARDS and (base_url is None or base_url.rstrip("/") == BASE_URL):
+        others = [k for k in (shard - 1, shard + 1) if 0 <= k < NUM_SHARDS and k not in CORRUPT_SHARDS]
+        raise CorruptShardError(f"shard {shard}: {CORRUPT_SHARDS[shard]}. Use another shard, e.g. "
+                                + " or ".join(f"--shard {k}" for k in others) + ".")
+
+
 class ShardStreamError(SlavcLiteError):
     """Reading the shard failed part-way (connection, timeout, corrupt data). ``report`` holds the
     counts; every sample in the output folder is whole."""
@@ -378,6 +399,13 @@ def stream_vggsound(
     progress: bool = True,
 ) -> StreamReport:
     """Prepare ``limit`` clips of VGGSound shard ``shard`` (0..19) of ``Loie/VGGSound`` into
-    ``out_dir`` without downloading the whole shard. See :func:`stream_shard`."""
-    return stream_shard(shard_url(shard, base_url), limit, out_dir, ids=ids, workers=workers,
+    ``out_dir`` without downloading the whole shard. See :func:`stream_shard`.
+
+    Raises:
+        CorruptShardError: a shard known to be broken at the source (:data:`CORRUPT_SHARDS`),
+            before anything is read.
+    """
+    url = shard_url(shard, base_url)
+    check_shard(shard, base_url)
+    return stream_shard(url, limit, out_dir, ids=ids, workers=workers,
                         timeout=timeout, progress=progress)
