@@ -27,6 +27,7 @@ from pathlib import Path
 
 from slavc_lite.data.toy.clips import CLIP_FPS, CLIP_KINDS, CLIP_SECONDS, ToyClip, make_clip
 from slavc_lite.data.toy.world import sample_rng
+from slavc_lite.data.toy.writer import publish_folder
 
 TOY_VIDEO_VERSION = 1
 VIDEO_MANIFEST = "toy_videos.json"
@@ -121,13 +122,7 @@ def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 16, seed: int = 0
             (tmp / split / CLIPS_FILE).write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
         (tmp / VIDEO_MANIFEST).write_text(json.dumps({**config, "counts": counts}, indent=2) + "\n",
                                           encoding="utf-8")
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            out.rename(trash)
-            tmp.rename(out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        publish_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -205,6 +205,18 @@ def _write_lists(out: Path, records: dict[str, list[dict]]) -> None:
                             ";".join(r["audio_classes"]), ";".join(r["visible_classes"])])
 
 
+def publish_folder(tmp: Path, out: Path) -> None:
+    """Put the finished folder ``tmp`` at ``out``: renamed into place, an old ``out`` first moved
+    aside and deleted only once the new one is there (no moment without a complete folder)."""
+    if out.exists():
+        trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        out.rename(trash)
+        tmp.rename(out)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        tmp.rename(out)
+
+
 def write_toy_world(out: str | os.PathLike, n_train: int = 2000, n_test: int = 500, seed: int = 0,
                     workers: int | None = None, overwrite: bool = False, progress: bool = True,
                     image_size: int = 224, sample_rate: int = 16000, duration: float = 3.0,
@@ -280,13 +292,7 @@ def write_toy_world(out: str | os.PathLike, n_train: int = 2000, n_test: int = 5
                     "n_sounding_test": sum(1 for r in records["test"] if r["boxes"]),
                     "n_non_sounding_test": sum(1 for r in records["test"] if not r["boxes"])}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            out.rename(trash)
-            tmp.rename(out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        publish_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

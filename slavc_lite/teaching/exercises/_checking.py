@@ -24,6 +24,16 @@ def assert_close(got, expected, what: str, atol: float = 1e-5, rtol: float = 1e-
                              f"tolerance {atol:g} + {rtol:g} * |reference|)")
 
 
+def call(fn, *args, what: str):
+    """Call the student's ``fn``; a ``NotImplementedError`` becomes an ``AssertionError`` that says
+    the function is not written yet."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise AssertionError(f"{what}: the function is not written yet (it raises NotImplementedError)") \
+            from None
+
+
 def passed(message: str) -> bool:
     """Print a confirmation and return True (so a check can end a cell)."""
     print(f"Correct: {message}")

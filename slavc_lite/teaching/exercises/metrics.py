@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from slavc_lite import metrics
-from slavc_lite.teaching.exercises._checking import passed
+from slavc_lite.teaching.exercises._checking import call, passed
 
 __all__ = [
     "check_auc",
@@ -42,13 +42,6 @@ __all__ = [
     "check_universal_threshold",
 ]
 
-
-def _call(fn: Callable, *args, what: str):
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise AssertionError(f"{what}: the function is not written yet (it raises NotImplementedError)") \
-            from None
 
 
 # ------------------------------------------------------------------------------------ chapter 05
@@ -80,7 +73,7 @@ def check_run_steps(fn: Callable[[int, int, int, int], int]) -> bool:
     """
     for n_train, batch, epochs, world in _RUNS:
         what = f"n_train={n_train}, batch_size={batch}, epochs={epochs}, world_size={world}"
-        got = _call(fn, n_train, batch, epochs, world, what=what)
+        got = call(fn, n_train, batch, epochs, world, what=what)
         expected = _reference_run_steps(n_train, batch, epochs, world)
         if float(got) == expected:
             continue
@@ -110,7 +103,7 @@ def check_init_weight_share(fn: Callable[[float, int], float]) -> bool:
     cases = ((0.5, 3), (0.9, 10), (0.99, 372), (0.999, 460), (0.999, 22_500), (0.99, 0))
     for m, steps in cases:
         what = f"m = {m}, {steps} steps"
-        got = float(_call(fn, m, steps, what=what))
+        got = float(call(fn, m, steps, what=what))
         expected = m**steps
         if math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-15):
             continue
@@ -157,7 +150,7 @@ def check_throughput(fn: Callable[[list[dict]], float], seed: int | None = None)
     for trial in range(3):
         records = _fake_step_records(rng)
         what = f"throughput of {len(records)} step records (trial {trial + 1})"
-        got = float(_call(fn, [dict(r) for r in records], what=what))
+        got = float(call(fn, [dict(r) for r in records], what=what))
         expected = _reference_throughput(records)
         if math.isclose(got, expected, rel_tol=1e-9):
             continue
@@ -205,7 +198,7 @@ def check_max_f1(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], float], seed
     for trial, n in enumerate((8, 37, 64, 120)):
         cious, confidences, n_boxes = _max_f1_data(rng, n)
         what = f"max-F1 of {n} samples (trial {trial + 1})"
-        got = float(_call(fn, cious.copy(), confidences.copy(), n_boxes.copy(), what=what))
+        got = float(call(fn, cious.copy(), confidences.copy(), n_boxes.copy(), what=what))
         expected = metrics.max_f1(cious, confidences, n_boxes)
         if math.isclose(got, expected, abs_tol=1e-9):
             continue
@@ -234,7 +227,7 @@ def check_auc(fn: Callable[[np.ndarray], float], seed: int | None = None) -> boo
     spread = rng.uniform(0, 1, size=16)
     for trial, cious in enumerate((on_thresholds, just_below, spread, np.concatenate([spread, [0.0, 1.0]]))):
         what = f"AUC of {len(cious)} cIoUs (trial {trial + 1})"
-        got = float(_call(fn, cious.copy(), what=what))
+        got = float(call(fn, cious.copy(), what=what))
         expected = metrics.auc(cious)
         if math.isclose(got, expected, abs_tol=1e-9):
             continue
@@ -272,7 +265,7 @@ def check_universal_threshold(fn: Callable[[np.ndarray, np.ndarray], float], see
         positive = rng.normal(0.70, 0.06, n_pos)
         negative = rng.normal(0.60 + 0.03 * trial, 0.05, n_neg)
         what = f"threshold for {n_pos} positive and {n_neg} negative maxima (trial {trial + 1})"
-        got = float(_call(fn, positive.copy(), negative.copy(), what=what))
+        got = float(call(fn, positive.copy(), negative.copy(), what=what))
         best = universal_threshold(positive, negative)["balanced_accuracy"]
         achieved = _balanced_accuracy(got, positive, negative)
         if achieved >= best - 1e-12:

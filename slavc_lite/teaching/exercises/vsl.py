@@ -19,19 +19,12 @@ import torch
 
 from slavc_lite import maps, metrics
 from slavc_lite.ground_truth import vggss_gt_map
-from slavc_lite.teaching.exercises._checking import as_numpy, assert_close, passed
+from slavc_lite.teaching.exercises._checking import as_numpy, assert_close, call, passed
 
 __all__ = ["check_alpha_sweep", "check_box_share", "check_mean_by_kind", "check_reblend"]
 
 _ALPHAS = (0.0, 0.4, 0.9, 1.0)
 
-
-def _call(fn: Callable, *args, what: str):
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise AssertionError(f"{what}: the function is not written yet (it raises NotImplementedError)") \
-            from None
 
 
 def _blobs(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
@@ -69,7 +62,7 @@ def check_reblend(fn: Callable, seed: int | None = None) -> bool:
     ogl *= 1.3 / ogl.max(axis=(1, 2), keepdims=True)  # OGL values above 2.5 leave [0, 1], as officially
     for alpha in (*_ALPHAS, float(rng.uniform(0.05, 0.95))):
         what = f"VSL at alpha = {alpha:g}"
-        got = as_numpy(_call(fn, slavc.copy(), ogl.copy(), alpha, what=what))
+        got = as_numpy(call(fn, slavc.copy(), ogl.copy(), alpha, what=what))
         expected = as_numpy(maps.vsl_map(slavc, ogl, alpha))
         swapped = as_numpy(maps.vsl_map(slavc, ogl, 1 - alpha))
         if got.shape == expected.shape and np.allclose(got, swapped, atol=1e-5) \
@@ -107,7 +100,7 @@ def check_alpha_sweep(fn: Callable, seed: int | None = None) -> bool:
     gt = np.stack([vggss_gt_map(_random_boxes(rng, int(rng.integers(1, 3))), size) for _ in range(n)])
     alphas = [0.0, 0.25, 0.5, 0.75, 1.0]
     what = "cIoU for every alpha and sample"
-    got = as_numpy(_call(fn, slavc.clone(), ogl.clone(), gt.copy(), list(alphas), what=what))
+    got = as_numpy(call(fn, slavc.clone(), ogl.clone(), gt.copy(), list(alphas), what=what))
     expected = _reference_sweep(slavc, ogl, gt, alphas)
     if got.shape == expected.shape[::-1]:
         raise AssertionError(f"{what}: shape {got.shape}, expected {expected.shape}: one row per alpha, "
@@ -151,7 +144,7 @@ def check_box_share(fn: Callable, seed: int | None = None) -> bool:
         scores = torch.from_numpy(_blobs(rng, 1, size)[0])
         boxes = _random_boxes(rng, 1 + trial % 2)
         what = f"share on {len(boxes)} box(es), trial {trial + 1}"
-        got = float(as_numpy(_call(fn, scores.clone(), [list(b) for b in boxes], what=what)))
+        got = float(as_numpy(call(fn, scores.clone(), [list(b) for b in boxes], what=what)))
         expected = _reference_share(scores, boxes)
         if not np.isclose(got, expected, atol=1e-6):
             prediction = maps.relative_prediction(scores).numpy()
@@ -190,7 +183,7 @@ def check_mean_by_kind(fn: Callable, seed: int | None = None) -> bool:
     values[rng.random(40) < 0.2] = np.nan
     values[[i for i, k in enumerate(kinds) if k == "offscreen"]] = np.nan  # a kind without values
     what = "per-kind means"
-    got = _call(fn, list(kinds), values.copy(), what=what)
+    got = call(fn, list(kinds), values.copy(), what=what)
     expected = _reference_mean_by_kind(kinds, values)
     if not isinstance(got, dict):
         raise AssertionError(f"{what}: return a dict {{kind: mean}}, got a {type(got).__name__}")
