@@ -44,12 +44,7 @@ student: $(STAMP)
 	$(BIN)/python -m slavc_lite.teaching.student notebooks build/student
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_train_step.py
-	$(BIN)/python benchmarks/bench_localize.py
-	$(BIN)/python benchmarks/bench_video.py
-	$(BIN)/python benchmarks/bench_loader.py
-	$(BIN)/python benchmarks/bench_toy.py
-	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/run_benchmarks.py
 
 clean:
 	rm -rf build

@@ -42,3 +42,13 @@ def test_seed_runs_are_reused_only_with_the_same_configuration(tmp_path):
     layout.summary.write_text("{}")
     assert seeds.reusable(run, config)  # the same folder written another way
     assert not seeds.reusable(run, seeds.seed_config(1, data))  # another seed
+
+
+def test_the_benchmark_runner_keeps_every_name_value_line():
+    spec = importlib.util.spec_from_file_location("run_benchmarks", ROOT / "benchmarks" / "run_benchmarks.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    text = "machine: 2 cores, cpu\nreblend_ms: 0.700\nnot a figure line\nslider_ms: 19.2\nodd name: 3\n"
+    expected = {"machine": "2 cores, cpu", "reblend_ms": "0.700", "slider_ms": "19.2"}
+    assert runner.parse_report(text) == expected
+    assert set(runner.SCRIPTS) == {p.stem for p in (ROOT / "benchmarks").glob("bench_*.py")}

@@ -10,6 +10,8 @@ Two committed files hold the measured numbers:
   (``experiments/toy_seeds.py`` writes ``build/seeds/summary.json``);
 * ``results/toy_decay.json``: the controlled longer runs of ``experiments/toy_decay.py``
   (``build/decay/decay.json``);
+* ``results/benchmarks.json``: every ``name: value`` line of the benchmark scripts
+  (``make bench``, ``benchmarks/run_benchmarks.py`` writes ``build/bench/benchmarks.json``);
 * ``results/toy_video.json``: the toy video evaluation on 48 clips of each kind
   (``experiments/toy_video.py`` writes ``build/video/metrics_video.json``;
   :mod:`slavc_lite.evaluation.video`).
@@ -51,6 +53,8 @@ MAKE_RUN_FILE = "toy_make_run.json"
 SEEDS_FILE = "toy_seeds.json"
 DECAY_FILE = "toy_decay.json"
 VIDEO_FILE = "toy_video.json"
+BENCH_FILE = "benchmarks.json"
+_BENCH_BOOKKEEPING = ("machine", "weights", "clip", "load_average_1min_at_start", "load_average_1min_at_end")
 _VIDEO_MAPS = (("slavc", "SLAVC"), ("vsl", "VSL"), ("synchrony", "synchrony"),
                ("slavc+sync", "SLAVC with synchrony"), ("vsl+sync", "VSL with synchrony"),
                ("centre", "centre prior"))
@@ -310,6 +314,22 @@ def _video_section(video: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _bench_section(bench: Mapping[str, Any]) -> list[str]:
+    scripts = bench["scripts"]
+    machines = sorted({lines["machine"] for lines in scripts.values() if "machine" in lines})
+    lines = ["### Speed (`make bench`)", "",
+             "Every figure the benchmark scripts printed in one `make bench` run, on "
+             + "; ".join(f"`{m}`" for m in machines) + ". Times depend on the machine and its load: "
+             "compare figures of one run, not across runs.", ""]
+    rows = []
+    for script, figures in scripts.items():
+        for name, value in figures.items():
+            if name not in _BENCH_BOOKKEEPING:
+                rows.append([f"`{script}`", f"`{name}`", str(value)])
+        rows.append([f"`{script}`", "(script seconds)", str(bench.get("seconds", {}).get(script, ""))])
+    return lines + _table(["script", "figure", "value"], rows)
+
+
 def render_results(results: Path) -> str:
     """The README's results block from the files in ``results`` (markers included)."""
     lines = [BEGIN]
@@ -325,6 +345,8 @@ def render_results(results: Path) -> str:
         lines += [""] + _decay_section(json.loads((results / DECAY_FILE).read_text(encoding="utf-8")))
     if (results / VIDEO_FILE).is_file():
         lines += [""] + _video_section(json.loads((results / VIDEO_FILE).read_text(encoding="utf-8")))
+    if (results / BENCH_FILE).is_file():
+        lines += [""] + _bench_section(json.loads((results / BENCH_FILE).read_text(encoding="utf-8")))
     lines.append(END)
     return "\n".join(lines)
 
@@ -369,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.build / "seeds" / "summary.json", SEEDS_FILE),
             (args.build / "decay" / "decay.json", DECAY_FILE),
             (args.build / "video" / "metrics_video.json", VIDEO_FILE),
+            (args.build / "bench" / "benchmarks.json", BENCH_FILE),
         ):
             if source.is_file():
                 shutil.copyfile(source, args.results / name)
