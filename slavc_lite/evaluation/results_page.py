@@ -12,9 +12,8 @@ Two committed files hold the measured numbers:
   (``build/decay/decay.json``);
 * ``results/benchmarks.json``: every ``name: value`` line of the benchmark scripts
   (``make bench``, ``benchmarks/run_benchmarks.py`` writes ``build/bench/benchmarks.json``);
-* ``results/toy_video.json``: the toy video evaluation on 48 clips of each kind
-  (``experiments/toy_video.py`` writes ``build/video/metrics_video.json``;
-  :mod:`slavc_lite.evaluation.video`).
+* ``results/toy_video.json``: ``make run``'s toy video evaluation
+  (``build/eval-video/metrics_video.json``, :mod:`slavc_lite.evaluation.video`).
 
 :func:`render_results` turns them into markdown, and :func:`update_readme` puts that between
 the markers ``<!-- results:begin -->`` and ``<!-- results:end -->`` of ``README.md``. A test
@@ -290,8 +289,8 @@ def _video_section(video: Mapping[str, Any]) -> list[str]:
     lines = [
         "### Video: which instance is heard? (toy video world, chapter 09)",
         "",
-        "`experiments/toy_video.py` with the `make run` model (the evaluation of `slavc-lite "
-        f"evaluate-video` on a toy video test set of {video['n_test_clips']} clips of 3 s at 8 fps): the "
+        "`make run`'s `slavc-lite evaluate-video` on the toy video test set "
+        f"({video['n_test_clips']} clips of 3 s at 8 fps): the "
         f"still maps of frames sampled at {video['fps']:g} fps averaged over the clip "
         f"(VSL alpha {video['alpha']:g}), the audio-visual synchrony map, and each gated by synchrony at "
         f"weight {video['gate_weight']:g} (chosen on the validation clips). Each cell: official cIoU / "
@@ -390,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         for source, name in (
             (args.build / "seeds" / "summary.json", SEEDS_FILE),
             (args.build / "decay" / "decay.json", DECAY_FILE),
-            (args.build / "video" / "metrics_video.json", VIDEO_FILE),
+            (args.build / "eval-video" / "metrics_video.json", VIDEO_FILE),
             (args.build / "bench" / "benchmarks.json", BENCH_FILE),
         ):
             if source.is_file():

@@ -179,14 +179,14 @@ def toy_world(quick: bool | None = None, seed: int = 0) -> Path:
     return out
 
 
-TOY_VIDEOS_FULL = {"n_per_kind": 16, "n_val_per_kind": 8}
+TOY_VIDEOS_FULL = {"n_per_kind": 48, "n_val_per_kind": 24}
 TOY_VIDEOS_QUICK = {"n_per_kind": 1, "n_val_per_kind": 1}
 VIDEO_EVAL_NAME = "eval-video"
 
 
 def toy_videos(quick: bool | None = None, seed: int = 0) -> Path:
     """The toy video world's folder in :func:`data_dir` (``toy-videos``; ``toy-videos-quick``),
-    generated on first use: 16 test and 8 validation clips of every kind (1 + 1 in quick mode)."""
+    generated on first use: 48 test and 24 validation clips of every kind (1 + 1 in quick mode)."""
     from slavc_lite.data.toy.clip_writer import write_toy_videos
 
     quick = is_quick() if quick is None else quick

@@ -82,7 +82,7 @@ def read_video_manifest(out: str | os.PathLike) -> dict | None:
         return None
 
 
-def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 16, seed: int = 0, overwrite: bool = False,
+def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 48, seed: int = 0, overwrite: bool = False,
                      n_val_per_kind: int | None = None) -> ToyVideoSummary:
     """Write ``n_per_kind`` clips of every kind to ``OUT/test`` and ``n_val_per_kind`` (default:
     half as many, at least 1) to ``OUT/val`` (module docstring).

@@ -51,7 +51,7 @@ def add_videos_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write 3 s, 8 fps toy clips (H.264 + AAC mp4) of every kind "
         f"({', '.join(CLIP_KINDS)}) to OUT/val and OUT/test, with clips.json ground truth.")
     p.add_argument("--out", required=True, help="output folder (written atomically)")
-    p.add_argument("--per-kind", type=int, default=16, help="test clips of each kind (default 16)")
+    p.add_argument("--per-kind", type=int, default=48, help="test clips of each kind (default 48)")
     p.add_argument("--val-per-kind", type=int, default=None,
                    help="validation clips of each kind (default: half of --per-kind)")
     p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
