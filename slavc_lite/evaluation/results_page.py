@@ -392,7 +392,11 @@ def main(argv: list[str] | None = None) -> int:
             (args.build / "eval-video" / "metrics_video.json", VIDEO_FILE),
             (args.build / "bench" / "benchmarks.json", BENCH_FILE),
         ):
-            if source.is_file():
+            if source.is_file() and name == VIDEO_FILE:
+                video = json.loads(source.read_text(encoding="utf-8"))
+                video["clips"] = Path(video["clips"]).name  # the folder's name, not this machine's path
+                write_text_atomic(args.results / name, json.dumps(video, indent=2) + "\n")
+            elif source.is_file():
                 shutil.copyfile(source, args.results / name)
     changed = update_readme(args.readme, args.results)
     print(f"{args.readme}: {'updated' if changed else 'already up to date'}")
