@@ -5,7 +5,8 @@ user can), and the figure must change with no cell showing an error; chapter 08'
 run the same way, another example picked, and an image and a sound uploaded through the file
 inputs. Needs Debian's ``chromium`` and ``chromium-driver`` (``apt-get install -y chromium
 chromium-driver``; ``.ci/run`` installs them) and Selenium; skipped without them. On failure a
-screenshot of the page is saved under ``build/browser/``.
+screenshot of the page is saved under ``build/browser/`` (always, with
+``SLAVC_LITE_BROWSER_SCREENSHOTS=1``).
 
 The notebooks are copied to a temporary folder first, so JupyterLab's autosave never writes
 outputs into the sources; data, runs and figures go to temporary folders as well.
@@ -45,6 +46,8 @@ from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 NOTEBOOK_TIMEOUT_S = 600
 SCREENSHOTS = ROOT / "build" / "browser"
+SCREENSHOTS_ENV = "SLAVC_LITE_BROWSER_SCREENSHOTS"
+"""Set (``1``) to keep a screenshot of each chapter at the end of its test, passed or not."""
 
 #: The notebook panel of the file named ``arguments[0]`` (JupyterLab may restore other tabs too).
 PANEL_JS = """
@@ -208,7 +211,7 @@ def _on_failure_screenshot(page: Page):
             return page
 
         def __exit__(self, kind, exc, tb):
-            if exc is not None:
+            if exc is not None or os.environ.get(SCREENSHOTS_ENV):
                 print(f"screenshot of the page: {page.screenshot()}")
             return False
 
