@@ -38,7 +38,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 pytest.importorskip("jupyterlab")
 pytest.importorskip("ipywidgets")
 
-from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.common.exceptions import ElementClickInterceptedException, WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.select import Select  # noqa: E402
@@ -111,7 +111,12 @@ def lab(tmp_path_factory):
     notebooks = work / "notebooks"
     shutil.copytree(ROOT / "notebooks", notebooks)
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, SLAVC_LITE_QUICK="1", SLAVC_LITE_DATA=str(work / "data"),
+    # A fresh profile would ask "get notified about Jupyter news?" in a toast over the cells.
+    settings = work / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "lab-settings"),
+               SLAVC_LITE_QUICK="1", SLAVC_LITE_DATA=str(work / "data"),
                SLAVC_LITE_RUNS=str(work / "runs"), SLAVC_LITE_BUILD=str(work / "build"),
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                JUPYTER_CONFIG_DIR=str(work / "jupyter-config"), OMP_NUM_THREADS="1")
@@ -121,6 +126,7 @@ def lab(tmp_path_factory):
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
          "--LabApp.expose_app_in_browser=True",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.news_url=None",  # no "get notified about news?" toast over the cells
          *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -218,8 +224,23 @@ def _on_failure_screenshot(page: Page):
     return Guard()
 
 
+def _click(element, tries: int = 10) -> None:
+    """Click as a user does, after scrolling the element to the middle of the view; while something
+    (a toast, the notebook still laying out) covers it, wait and try again."""
+    driver = element.parent
+    for attempt in range(tries):
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        try:
+            element.click()
+            return
+        except ElementClickInterceptedException:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
+
+
 def _type_into_readout(readout, value: str) -> None:
-    readout.click()
+    _click(readout)
     readout.send_keys(Keys.CONTROL, "a")
     readout.send_keys(value, Keys.ENTER)
 
@@ -257,13 +278,13 @@ def test_chapter_08_explorer_picks_and_uploads(browser, lab, tmp_path):
         buttons = browser.find_elements(By.CSS_SELECTOR, "button.widget-upload")
         assert len(buttons) == 2
         for number, (button, path) in enumerate(zip(buttons, (image, sound), strict=True), start=1):
-            button.click()
+            _click(button)
             page.find(f"input[data-upload='{number}']").send_keys(str(path))
             page.wait(60).until(lambda d, b=button: "(1)" in b.text, f"upload {path.name} was not received")
         before, chosen = page.image_src(), picker.first_selected_option.text
         button = next(b for b in browser.find_elements(By.CSS_SELECTOR, "button")
                       if "localize my pair" in b.text)
-        button.click()
+        _click(button)
         page.changes(lambda: Select(page.find(".widget-dropdown select")).first_selected_option.text,
                      "the picked pair after the upload", chosen)
         assert Select(page.find(".widget-dropdown select")).first_selected_option.text == \
