@@ -8,26 +8,18 @@ import types
 from pathlib import Path
 
 import pytest
-import torch
 
-from slavc_lite.encoders import build_image_encoder
-from slavc_lite.localize import RANDOM_WEIGHTS, Localizer
-from slavc_lite.model import SLAVC
 from slavc_lite.teaching import widgets
+from tests.localizers import untrained_localizer
 from tests.test_widgets import _png_bytes, _wav_bytes
 
 ipywidgets = pytest.importorskip("ipywidgets")
-SMALL = "mobilenet_v3_small"
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "examples"
 
 
 @pytest.fixture(scope="module")
 def explorer_pairs():
-    torch.manual_seed(0)
-    described = {"slavc": RANDOM_WEIGHTS, "ogl": RANDOM_WEIGHTS}
-    localizer = Localizer(SLAVC(backbone=SMALL, dim=16, image_weights=None), build_image_encoder(SMALL),
-                          device="cpu", weights_description=described, random_weights=True)
-    return localizer, widgets.example_pairs(ASSETS)[:1]
+    return untrained_localizer(), widgets.example_pairs(ASSETS)[:1]
 
 
 @pytest.fixture

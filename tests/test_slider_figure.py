@@ -17,24 +17,18 @@ import torch
 from PIL import Image
 
 from slavc_lite import maps
-from slavc_lite.encoders import build_image_encoder
-from slavc_lite.localize import RANDOM_WEIGHTS, Localizer
-from slavc_lite.model import SLAVC
 from slavc_lite.teaching import widgets
 from slavc_lite.teaching.figures import CaseRow
 from slavc_lite.teaching.slider_figure import SliderFigure, png_bytes
+from tests.localizers import untrained_localizer
 
-SMALL = "mobilenet_v3_small"
 BOX = [0.2, 0.3, 0.6, 0.8]
 SILENT = [0.05, 0.05, 0.3, 0.25]
 
 
 @pytest.fixture(scope="module")
 def result():
-    torch.manual_seed(0)
-    described = {"slavc": RANDOM_WEIGHTS, "ogl": RANDOM_WEIGHTS}
-    localizer = Localizer(SLAVC(backbone=SMALL, dim=16, image_weights=None), build_image_encoder(SMALL),
-                          device="cpu", weights_description=described, random_weights=True)
+    localizer = untrained_localizer()
     g = torch.Generator().manual_seed(0)
     return localizer.localize(torch.randn(3, 160, 120, generator=g), torch.randn(1, 257, 60, generator=g) - 1,
                               alpha=0.4)
@@ -130,10 +124,7 @@ def test_the_explorer_redraws_only_the_vsl_panel_of_the_picked_pair(result, tmp_
     from unittest import mock
 
     assets = Path(__file__).resolve().parents[1] / "assets" / "examples"
-    torch.manual_seed(0)
-    described = {"slavc": RANDOM_WEIGHTS, "ogl": RANDOM_WEIGHTS}
-    localizer = Localizer(SLAVC(backbone=SMALL, dim=16, image_weights=None), build_image_encoder(SMALL),
-                          device="cpu", weights_description=described, random_weights=True)
+    localizer = untrained_localizer()
     explorer = widgets.PairExplorer(localizer, widgets.example_pairs(assets), title="untrained")
     view = widgets.pair_explorer(explorer, upload_dir=tmp_path)
     label = view.picker.value

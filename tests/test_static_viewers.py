@@ -14,21 +14,16 @@ import pytest
 import torch
 
 from slavc_lite import progress
-from slavc_lite.encoders import build_image_encoder
-from slavc_lite.localize import RANDOM_WEIGHTS, Localizer
-from slavc_lite.model import SLAVC
+from slavc_lite.localize import Localizer
 from slavc_lite.teaching import widgets
+from tests.localizers import untrained_localizer
 
 ipywidgets = pytest.importorskip("ipywidgets")
-SMALL = "mobilenet_v3_small"
 
 
 @pytest.fixture(scope="module")
 def localizer() -> Localizer:
-    torch.manual_seed(0)
-    described = {"slavc": RANDOM_WEIGHTS, "ogl": RANDOM_WEIGHTS}
-    return Localizer(SLAVC(backbone=SMALL, dim=16, image_weights=None), build_image_encoder(SMALL),
-                     device="cpu", weights_description=described, random_weights=True)
+    return untrained_localizer()
 
 
 @pytest.fixture(scope="module")

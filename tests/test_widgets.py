@@ -16,24 +16,18 @@ import soundfile
 import torch
 from PIL import Image
 
-from slavc_lite.encoders import build_image_encoder
 from slavc_lite.errors import InputFileError
-from slavc_lite.localize import RANDOM_WEIGHTS, Localizer
-from slavc_lite.model import SLAVC
+from slavc_lite.localize import Localizer
 from slavc_lite.teaching import widgets
+from tests.localizers import untrained_localizer
 
-SMALL = "mobilenet_v3_small"
 BOX = [0.2, 0.3, 0.6, 0.8]
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "examples"
 
 
 @pytest.fixture
 def localizer() -> Localizer:
-    torch.manual_seed(0)
-    described = {"slavc": RANDOM_WEIGHTS, "ogl": RANDOM_WEIGHTS}
-    model = SLAVC(backbone=SMALL, dim=16, image_weights=None)
-    return Localizer(model, build_image_encoder(SMALL), device="cpu", weights_description=described,
-                     random_weights=True)
+    return untrained_localizer()
 
 
 @pytest.fixture
