@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from slavc_lite.errors import InputFileError
 from slavc_lite.video_localize import VideoLocalization
+from slavc_lite.video_writer import even_sides
 from slavc_lite.viz import DPI, SCALE, overlay, save_figure
 
 __all__ = [
@@ -92,12 +93,6 @@ def _caption(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     for i, line in enumerate(lines):
         draw.text((4, 2 + i * (size + 4)), line, fill=(255, 255, 255), font=font)
     return np.asarray(image)
-
-
-def _even(frames: np.ndarray) -> np.ndarray:
-    """Crop a last odd row / column: ``yuv420p`` needs even sizes."""
-    h, w = frames.shape[1:3]
-    return frames[:, : h - h % 2, : w - w % 2]
 
 
 def _time_base(result: VideoLocalization) -> Fraction:
@@ -212,7 +207,7 @@ def write_localized_video(result: VideoLocalization, path: str | os.PathLike, ma
         if source is not None:
             sound = _SoundTrack(source, result.audio_offset if audio_source is None else 0.0)
         with av.open(temp_name, "w", format="mp4", options={"movflags": "faststart"}) as out:
-            first = _even(result.frames[:1])
+            first = even_sides(result.frames[:1])
             stream = out.add_stream("libx264", rate=1 / time_base)
             stream.pix_fmt = "yuv420p"
             stream.height, stream.width = first.shape[1:3]
@@ -223,7 +218,7 @@ def write_localized_video(result: VideoLocalization, path: str | os.PathLike, ma
                 out.metadata["comment"] = _random_title()
             last_pts = -1
             for start in range(0, len(result), 16):  # render in chunks: little memory at a time
-                chunk = _even(overlay_frames(result.frames[start:start + 16],
+                chunk = even_sides(overlay_frames(result.frames[start:start + 16],
                                              result.maps[map_name][start:start + 16]))
                 for offset, rgb in enumerate(chunk):
                     i = start + offset

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_mp4"]
+__all__ = ["even_sides", "write_mp4"]
 
 AUDIO_CHUNK = 1024
 """Samples per audio frame handed to the AAC encoder (its native frame size)."""
 
 
-def _even(frames: np.ndarray) -> np.ndarray:
-    """Crop one row / column if needed: ``yuv420p`` needs even sides."""
+def even_sides(frames: np.ndarray) -> np.ndarray:
+    """``[T, H, W, 3]`` frames without a last odd row / column: ``yuv420p`` needs even sides."""
     h, w = frames.shape[1:3]
     return frames[:, : h - h % 2, : w - w % 2]
 
@@ -49,7 +49,7 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, waveform:
         raise ValueError("no frame to write")
     if fps <= 0:
         raise ValueError(f"fps must be positive, not {fps}")
-    frames = _even(frames)
+    frames = even_sides(frames)
     rate = Fraction(fps).limit_denominator(1000)
     tmp = target.with_name(f".{target.name}.partial")
     try:
