@@ -35,8 +35,8 @@ import torch
 from slavc_lite import maps
 from slavc_lite.data.toy.clip_writer import CLIPS_FILE
 from slavc_lite.data.toy.clips import CLIP_KINDS, CLIP_SOUNDING_KINDS
-from slavc_lite.ground_truth import vggss_gt_map
-from slavc_lite.metrics import CIOU_THRESHOLDS, ciou
+from slavc_lite.ground_truth import boxes_to_map, vggss_boxes_to_pixels
+from slavc_lite.metrics import auc, ciou
 from slavc_lite.synchrony import gated_map, synchrony_map
 
 __all__ = [
@@ -61,13 +61,13 @@ class ClipMaps:
     id: str
     kind: str
     maps: dict[str, np.ndarray]
-    sounding_boxes: list[tuple[int, int, int, int]]
-    silent_instance_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    sounding_boxes: list[list[int]]
+    silent_instance_boxes: list[list[int]] = field(default_factory=list)
 
     @property
     def gt_map(self) -> np.ndarray:
         """The VGG-SS ground truth at 224 x 224 (union of the sounding boxes)."""
-        return vggss_gt_map([[c / 224 for c in b] for b in self.sounding_boxes], 224)
+        return boxes_to_map(self.sounding_boxes, "vggss", 224)
 
     def with_gates(self, weight: float) -> dict[str, np.ndarray]:
         """The base maps plus SLAVC and VSL gated by synchrony at ``weight``."""
@@ -75,11 +75,6 @@ class ClipMaps:
         out["slavc+sync"] = gated_map(self.maps["slavc"], self.maps["synchrony"], weight)
         out["vsl+sync"] = gated_map(self.maps["vsl"], self.maps["synchrony"], weight)
         return out
-
-
-def _pixel_box(box: list[float]) -> tuple[int, int, int, int]:
-    """Normalised ``[x0, y0, x1, y1]`` -> the pixels the official conversion gives at 224."""
-    return tuple(int(min(max(c, 0.0), 1.0) * 224) for c in box)
 
 
 def clip_maps(localizer, path: str | os.PathLike, record: dict, fps: float = EVAL_FPS,
@@ -100,9 +95,9 @@ def clip_maps(localizer, path: str | os.PathLike, record: dict, fps: float = EVA
     objects = record["objects"]
     return ClipMaps(
         id=record["id"], kind=record["kind"], maps=out,
-        sounding_boxes=[_pixel_box(b) for b in record["boxes"]],
-        silent_instance_boxes=[_pixel_box(o["box"]) for o in objects
-                               if o["role"] == "silent" and o["class"] in record["sounding_classes"]],
+        sounding_boxes=vggss_boxes_to_pixels(record["boxes"]),
+        silent_instance_boxes=vggss_boxes_to_pixels(
+            o["box"] for o in objects if o["role"] == "silent" and o["class"] in record["sounding_classes"]),
     )
 
 
@@ -125,49 +120,52 @@ def _inside(point: tuple[int, int], boxes) -> bool:
     return any(x0 <= x < x1 and y0 <= y < y1 for x0, y0, x1, y1 in boxes)
 
 
-def score_clip(clip: ClipMaps, weight: float) -> dict[str, dict[str, float]]:
-    """Per map: ``ciou``, ``ciou_adaptive``, ``pointing`` and ``silent_instance`` (1/0 or NaN)."""
+def _score_map(m: np.ndarray, gt: np.ndarray, clip: ClipMaps) -> dict[str, float]:
     from slavc_lite.evaluation.negative_audio import ciou_adaptive
 
+    t = torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None]
+    pred = maps.relative_prediction(t)[0].numpy()
+    peak = np.unravel_index(int(np.argmax(m)), m.shape)
+    return {
+        "ciou": float(ciou(pred, gt)),
+        "ciou_adaptive": float(ciou_adaptive(m, gt)),
+        "pointing": float(_inside(peak, clip.sounding_boxes)),
+        "silent_instance": float(_inside(peak, clip.silent_instance_boxes))
+        if clip.silent_instance_boxes else float("nan"),
+    }
+
+
+def score_clip(clip: ClipMaps, weight: float,
+               names: tuple[str, ...] = MAP_ORDER) -> dict[str, dict[str, float]]:
+    """Per map of ``names``: ``ciou``, ``ciou_adaptive``, ``pointing`` and ``silent_instance``
+    (1/0 or NaN); ``cap``: the official cIoU ceiling of the clip. Gated maps are made only when
+    asked for."""
     gt = clip.gt_map
     area = float(gt.mean())
-    scores = {}
-    for name, m in clip.with_gates(weight).items():
-        t = torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None]
-        pred = maps.relative_prediction(t)[0].numpy()
-        peak = np.unravel_index(int(np.argmax(m)), m.shape)
-        scores[name] = {
-            "ciou": float(ciou(pred, gt)),
-            "ciou_adaptive": float(ciou_adaptive(m, gt)),
-            "pointing": float(_inside(peak, clip.sounding_boxes)),
-            "silent_instance": float(_inside(peak, clip.silent_instance_boxes))
-            if clip.silent_instance_boxes else float("nan"),
-        }
+    every = clip.with_gates(weight) if any(n in GATED_MAPS for n in names) else clip.maps
+    scores = {name: _score_map(every[name], gt, clip) for name in names}
     scores["cap"] = {"ciou": min(2 * area, 0.5 / area) if area > 0 else float("nan")}
     return scores
 
 
-def _auc(values: list[float]) -> float:
-    v = np.asarray(values)
-    return float(np.trapezoid([np.mean(v >= t) for t in CIOU_THRESHOLDS], dx=0.05))
-
-
-def kind_table(clips: list[ClipMaps], weight: float) -> dict[str, dict[str, dict[str, float]]]:
+def kind_table(clips: list[ClipMaps], weight: float,
+               names: tuple[str, ...] = MAP_ORDER) -> dict[str, dict[str, dict[str, float]]]:
     """``{kind: {map: {"ciou", "auc", "ciou_adaptive", "pointing", "silent_instance", "n"}}}`` over
-    the sounding kinds, plus ``"all sounding"``; each map's ``cap`` row gives the ceiling."""
-    per_clip = [(c.kind, score_clip(c, weight)) for c in clips if c.sounding_boxes]
+    the sounding kinds, plus ``"all sounding"``, for the maps of ``names``; each kind's ``cap``
+    row gives the ceiling."""
+    per_clip = [(c.kind, score_clip(c, weight, names)) for c in clips if c.sounding_boxes]
     groups = {k: [s for kind, s in per_clip if kind == k] for k in CLIP_SOUNDING_KINDS}
     groups = {k: v for k, v in groups.items() if v}
     groups["all sounding"] = [s for _, s in per_clip]
     table = {}
     for kind, rows in groups.items():
         table[kind] = {}
-        for name in (*MAP_ORDER, "cap"):
+        for name in (*names, "cap"):
             values = {key: [r[name][key] for r in rows] for key in rows[0][name]}
             entry = {key: float(np.nanmean(v)) if not np.all(np.isnan(v)) else float("nan")
                      for key, v in values.items()}
             if name != "cap":
-                entry["auc"] = _auc(values["ciou"])
+                entry["auc"] = auc(values["ciou"])
             entry["n"] = len(rows)
             table[kind][name] = entry
     return table
@@ -190,7 +188,7 @@ def choose_gate_weight(val_clips: list[ClipMaps], weights=GATE_WEIGHTS,
     """
     tried = {}
     for w in weights:
-        row = kind_table(val_clips, w)["all sounding"]
+        row = kind_table(val_clips, w, names=("slavc", "slavc+sync"))["all sounding"]
         tried[float(w)] = {"ciou": row["slavc+sync"]["ciou"], "pointing": row["slavc+sync"]["pointing"],
                            "slavc_ciou": row["slavc"]["ciou"]}
     eligible = [w for w, r in tried.items() if r["ciou"] >= r["slavc_ciou"] - tolerance]
