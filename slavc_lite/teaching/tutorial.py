@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from slavc_lite.fetch import OFFICIAL_CHECKPOINT_NAME
+from slavc_lite.fetch import OFFICIAL_CHECKPOINT_NAME, official_weights_dir
 from slavc_lite.folders import build_dir, data_dir, project_root, runs_dir
 
 __all__ = [
@@ -213,7 +213,7 @@ def _official_candidates() -> list[Path]:
     paths = []
     if os.environ.get(OFFICIAL_CHECKPOINT_ENV):
         paths.append(Path(os.environ[OFFICIAL_CHECKPOINT_ENV]).expanduser())
-    weights = data_dir() / "weights"
+    weights = official_weights_dir()
     paths += [weights / f"{OFFICIAL_CHECKPOINT_NAME}{suffix}" for suffix in (".pth", ".zip", ".tar", "")]
     return paths
 
