@@ -39,6 +39,7 @@ __all__ = [
     "windowed_synchrony_maps",
     "relative",
     "gated_map",
+    "gated_maps",
 ]
 
 DEFAULT_CELL = 4
@@ -197,3 +198,10 @@ def gated_map(semantic: np.ndarray | torch.Tensor, synchrony: np.ndarray | torch
     peak = syn.reshape(-1, *syn.shape[-2:]).max(axis=(1, 2)).reshape(syn.shape[:-2] + (1, 1))
     rel = np.divide(syn, peak, out=np.zeros_like(syn), where=peak > 0)
     return relative(sem) * ((1.0 - weight) + weight * rel)
+
+
+def gated_maps(semantic_maps: dict, synchrony: np.ndarray | torch.Tensor, weight: float,
+               names: tuple[str, ...] = ("slavc", "vsl")) -> dict[str, np.ndarray]:
+    """``{"<name>+sync": gated_map(semantic_maps[name], synchrony, weight)}`` for each of ``names``:
+    the semantic maps of one clip (or frame batch) gated by the same synchrony map."""
+    return {f"{name}+sync": gated_map(semantic_maps[name], synchrony, weight) for name in names}

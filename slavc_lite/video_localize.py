@@ -263,7 +263,7 @@ def add_synchrony(result: VideoLocalization, every: VideoClip, weight: float,
     (:func:`slavc_lite.synchrony.windowed_synchrony_maps`), and the gate is
     :func:`slavc_lite.synchrony.gated_map` with ``weight``.
     """
-    from slavc_lite.synchrony import gated_map, windowed_synchrony_maps
+    from slavc_lite.synchrony import gated_maps, windowed_synchrony_maps
 
     if len(every) < 3:
         raise ValueError(f"synchrony needs at least 3 frames; the clip read at its own rate has {len(every)}")
@@ -274,5 +274,5 @@ def add_synchrony(result: VideoLocalization, every: VideoClip, weight: float,
     sync = windowed_synchrony_maps(frames, every.times - every.audio_offset, every.audio, every.sample_rate,
                                    centres=result.times - result.audio_offset, seconds=TEST_SECONDS)
     result.add_map("synchrony", sync)
-    for name in semantic:
-        result.add_map(f"{name}+sync", gated_map(result.maps[name], sync, weight))
+    for name, gated in gated_maps(result.maps, sync, weight, semantic).items():
+        result.add_map(name, gated)

@@ -37,7 +37,7 @@ from slavc_lite.data.toy.clip_writer import CLIPS_FILE
 from slavc_lite.data.toy.clips import CLIP_KINDS, CLIP_SOUNDING_KINDS
 from slavc_lite.ground_truth import boxes_to_map, vggss_boxes_to_pixels
 from slavc_lite.metrics import auc, ciou
-from slavc_lite.synchrony import gated_map, synchrony_map
+from slavc_lite.synchrony import gated_maps, synchrony_map
 
 __all__ = [
     "BASE_MAPS", "GATED_MAPS", "GATE_WEIGHTS", "ClipMaps", "clip_maps", "load_clip_maps",
@@ -69,12 +69,10 @@ class ClipMaps:
         """The VGG-SS ground truth at 224 x 224 (union of the sounding boxes)."""
         return boxes_to_map(self.sounding_boxes, "vggss", 224)
 
-    def with_gates(self, weight: float) -> dict[str, np.ndarray]:
-        """The base maps plus SLAVC and VSL gated by synchrony at ``weight``."""
-        out = dict(self.maps)
-        out["slavc+sync"] = gated_map(self.maps["slavc"], self.maps["synchrony"], weight)
-        out["vsl+sync"] = gated_map(self.maps["vsl"], self.maps["synchrony"], weight)
-        return out
+    def with_gates(self, weight: float,
+                   semantic: tuple[str, ...] = ("slavc", "vsl")) -> dict[str, np.ndarray]:
+        """The base maps plus the ``semantic`` maps (SLAVC and VSL) gated by synchrony at ``weight``."""
+        return {**self.maps, **gated_maps(self.maps, self.maps["synchrony"], weight, semantic)}
 
 
 def clip_maps(localizer, path: str | os.PathLike, record: dict, fps: float = EVAL_FPS,
@@ -142,7 +140,7 @@ def score_clip(clip: ClipMaps, weight: float,
     asked for."""
     gt = clip.gt_map
     area = float(gt.mean())
-    every = clip.with_gates(weight) if any(n in GATED_MAPS for n in names) else clip.maps
+    every = clip.with_gates(weight, tuple(n.removesuffix("+sync") for n in names if n in GATED_MAPS))
     scores = {name: _score_map(every[name], gt, clip) for name in names}
     scores["cap"] = {"ciou": min(2 * area, 0.5 / area) if area > 0 else float("nan")}
     return scores
