@@ -142,9 +142,12 @@ def map_name(alpha: float | None) -> str:
 def grid_maxima(model: nn.Module, images: torch.Tensor, specs: torch.Tensor) -> torch.Tensor:
     """``[B]`` maxima of the SLAVC map on the 7 x 7 grid, before upsampling, on the [0, 1] scale
     (``(cos + 1) / 2``): what ``eval.py`` takes ``torch.max`` of."""
-    logits = model.localization_logits(images, specs)
-    scaled = M.min_max_scale(logits, -1.0 / model.tau, 1.0 / model.tau)
-    return scaled.flatten(1).max(1).values
+    return _grid_max(model.localization_logits(images, specs), model.tau)
+
+
+def _grid_max(logits: torch.Tensor, tau: float) -> torch.Tensor:
+    """``[B]`` maxima of ``[B, 7, 7]`` localization logits on the fixed [0, 1] scale."""
+    return M.min_max_scale(logits, -1.0 / tau, 1.0 / tau).flatten(1).max(1).values
 
 
 def sample_measures(
@@ -354,8 +357,7 @@ def _measure_batch(model, object_net, batch: dict, replace: dict, partners: Mapp
         else:
             specs = replace[audio]({"spec": batch["spec"][rows], "index": [indices[r] for r in rows]})
         logits = model.localization_logits(images[rows], specs.to(images.device))
-        scaled = M.min_max_scale(logits, -1.0 / model.tau, 1.0 / model.tau)
-        heard[audio] = (rows, M.slavc_map(logits, model.tau).float(), scaled.flatten(1).max(1).values)
+        heard[audio] = (rows, M.slavc_map(logits, model.tau).float(), _grid_max(logits, model.tau))
     gts = batch["gt_map"].float().cpu().numpy()
     for name, alpha in result.alphas.items():
         maps = {}
