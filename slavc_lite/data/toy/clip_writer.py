@@ -27,7 +27,7 @@ from pathlib import Path
 
 from slavc_lite.data.toy.clips import CLIP_FPS, CLIP_KINDS, CLIP_SECONDS, ToyClip, make_clip
 from slavc_lite.data.toy.world import sample_rng
-from slavc_lite.data.toy.writer import publish_folder
+from slavc_lite.data.toy.writer import publish_folder, read_manifest, same_config
 
 TOY_VIDEO_VERSION = 1
 VIDEO_MANIFEST = "toy_videos.json"
@@ -75,11 +75,7 @@ def _config(seed: int, sizes: dict[str, int]) -> dict:
 
 def read_video_manifest(out: str | os.PathLike) -> dict | None:
     """The manifest of a complete toy video world at ``out``, else ``None``."""
-    path = Path(out) / VIDEO_MANIFEST
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_manifest(out, VIDEO_MANIFEST)
 
 
 def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 48, seed: int = 0, overwrite: bool = False,
@@ -101,7 +97,7 @@ def write_toy_videos(out: str | os.PathLike, n_per_kind: int = 48, seed: int = 0
     counts = {kind: n_per_kind for kind in CLIP_KINDS}
     if out.exists():
         manifest = read_video_manifest(out)
-        if manifest is not None and {k: manifest.get(k) for k in config} == config:
+        if manifest is not None and same_config(manifest, config):
             return ToyVideoSummary(out, counts, True, f"{out} already holds this toy video world: skipped")
         ours = manifest is not None and manifest.get("format") == config["format"]
         empty = out.is_dir() and not any(out.iterdir())

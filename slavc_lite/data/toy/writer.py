@@ -93,9 +93,9 @@ def world_config(world: ToyWorld, n_train: int, n_test: int, n_val: int = 0) -> 
             "proportions": {s: SPLIT_PROPORTIONS[s] for s in SPLITS}, "classes": list(CLASS_NAMES)}
 
 
-def read_manifest(out: str | os.PathLike) -> dict | None:
-    """The ``toy_world.json`` of a complete world at ``out``, or None."""
-    path = Path(out) / MANIFEST
+def read_manifest(out: str | os.PathLike, name: str = MANIFEST) -> dict | None:
+    """The manifest ``name`` (``toy_world.json``) of a complete world at ``out``, or None."""
+    path = Path(out) / name
     if not path.is_file():
         return None
     try:
@@ -104,7 +104,8 @@ def read_manifest(out: str | os.PathLike) -> dict | None:
         return None
 
 
-def _same_config(manifest: dict, config: dict) -> bool:
+def same_config(manifest: dict, config: dict) -> bool:
+    """Whether ``manifest`` records every value of ``config``."""
     return all(manifest.get(k) == v for k, v in config.items())
 
 
@@ -242,7 +243,7 @@ def write_toy_world(out: str | os.PathLike, n_train: int = 2000, n_test: int = 5
 
     if out.exists():
         manifest = read_manifest(out)
-        if manifest is not None and _same_config(manifest, config):
+        if manifest is not None and same_config(manifest, config):
             msg = (f"{out} already holds this toy world (seed {seed}, {n_train} train, {n_val} val, "
                    f"{n_test} test): skipped")
             if verbose:
