@@ -56,11 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name}", flush=True)
         record["scripts"][name], seconds = run_script(name)
         record["seconds"][name] = round(seconds, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / "benchmarks.json"
-    tmp = target.with_name(".benchmarks.json.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    from slavc_lite.training.files import atomic_write_text  # imports torch: only once the runs are done
+
+    target = atomic_write_text(args.out / "benchmarks.json", json.dumps(record, indent=2) + "\n")
     print(f"wrote {target}")
     return 0
 
