@@ -211,7 +211,7 @@ def write_localized_video(result: VideoLocalization, path: str | os.PathLike, ma
             stream = out.add_stream("libx264", rate=1 / time_base)
             stream.pix_fmt = "yuv420p"
             stream.height, stream.width = first.shape[1:3]
-            stream.options = {"preset": "veryfast", "crf": "20"}
+            stream.options = {"preset": "veryfast", "qp": "20"}  # constant quantiser: reproducible bytes
             if sound is not None:
                 sound.add_stream(out)
             if result.random_weights:

@@ -27,7 +27,7 @@ def even_sides(frames: np.ndarray) -> np.ndarray:
 
 
 def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, waveform: np.ndarray | None = None,
-              sample_rate: int = 16000, crf: int = 18) -> Path:
+              sample_rate: int = 16000, qp: int = 18) -> Path:
     """Write ``frames`` (``[T, H, W, 3]`` uint8, frame ``k`` shown from ``k / fps`` s) and an
     optional mono ``waveform`` as a browser-playable mp4 at ``path``; returns the path.
 
@@ -37,7 +37,9 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, waveform:
         fps: frame rate (any positive number; stored as an exact fraction of 1/1000 s).
         waveform: mono float samples in [-1, 1], sample 0 at time 0; ``None``: no sound.
         sample_rate: the waveform's rate in Hz.
-        crf: H.264 quality (lower is better; 18 is visually lossless).
+        qp: H.264 constant quantiser (lower is better; 18 is visually lossless). A constant
+            quantiser rather than libx264's rate control (CRF), whose output for the same frames
+            differed from run to run: the same frames give the same file.
     """
     import av
 
@@ -57,7 +59,7 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, waveform:
             video = out.add_stream("libx264", rate=rate)
             video.height, video.width = frames.shape[1:3]
             video.pix_fmt = "yuv420p"
-            video.options = {"crf": str(crf), "preset": "veryfast"}
+            video.options = {"qp": str(qp), "preset": "veryfast"}
             audio = None
             if waveform is not None:
                 audio = out.add_stream("aac", rate=int(sample_rate), layout="mono")

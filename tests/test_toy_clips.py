@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -137,3 +138,10 @@ def test_toy_video_world_on_disk(tmp_path):
     with pytest.raises(FileExistsError):
         write_toy_videos(tmp_path / "other", n_per_kind=1)
     assert (tmp_path / "other" / "mine.txt").read_text() == "keep"
+
+
+def test_write_mp4_is_reproducible(tmp_path):
+    clip = make_clip("silent", np.random.default_rng(3), "x")
+    digests = {hashlib.sha256(write_mp4(tmp_path / f"c{i}.mp4", clip.frames, clip.fps, clip.waveform,
+                                        clip.sample_rate).read_bytes()).hexdigest() for i in range(4)}
+    assert len(digests) == 1
