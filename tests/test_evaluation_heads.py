@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from slavc_lite.evaluation.heads import head_diagnostics
+from slavc_lite.evaluation.heads import MAP_PARTS, head_diagnostics, map_parts_pointing
 
 
 class PlantedHeads(nn.Module):
@@ -53,3 +53,45 @@ def test_planted_heads():
     assert h2["cell_inside_box"] == pytest.approx(1.0) == h2["cell_outside_box"]
     one_class = head_diagnostics(model, batch, ["a"] * 4)
     assert math.isnan(one_class["head 1"]["audio_other_class"])
+
+
+class SharedDirectionHeads(PlantedHeads):
+    """Head 1's clips share one direction (axis 7); the cells in the box point to the clip's
+    class, the bottom-right cells almost to the shared direction. Head 2 points to the box."""
+
+    def encode_audio(self, specs, momentum=False):
+        shared = F.one_hot(torch.tensor(7), 8)
+        a1 = F.normalize(F.one_hot(torch.tensor(self.classes), 8).float() + shared, dim=1)
+        return a1, F.normalize(torch.ones(len(self.classes), 8), dim=1)
+
+    def encode_image(self, images, momentum=False):
+        n = images.shape[0]
+        v1 = torch.zeros(n, 8, 7, 7)
+        v1[:, 6] = 1.0  # orthogonal to every clip
+        v1[:, :, 4:, 4:] = F.normalize(torch.tensor([0, 0, 0, 0, 0, 0, 0.2, 1.0]), dim=0)[None, :, None, None]
+        for k, c in enumerate(self.classes):
+            v1[k, :, :3, :3] = 0.0
+            v1[k, c, :3, :3] = 1.0
+        v2 = torch.zeros(n, 8, 7, 7)
+        v2[:, 6] = 1.0
+        v2[:, :, :3, :3] = F.normalize(torch.ones(8), dim=0)[None, :, None, None]
+        return v1, v2
+
+
+def test_map_parts_pointing_separates_the_part_the_loss_cannot_see():
+    classes = [0, 0, 1, 2]
+    gt = torch.zeros(4, 224, 224)
+    gt[:, : 3 * 32, : 3 * 32] = 1
+    batch = {"image": torch.zeros(4, 3, 224, 224), "spec": torch.zeros(4, 1, 257, 200), "gt_map": gt}
+    model = SharedDirectionHeads(classes).train()
+    out = map_parts_pointing(model, batch)
+    assert model.training
+    assert list(out) == list(MAP_PARTS)
+    assert out["S1"] == 1.0 and out["S1 clip part"] == 1.0 and out["S2"] == 1.0 and out["S1 + S2"] == 1.0
+    assert out["S1 shared part"] == 0.0  # the shared direction peaks bottom right, outside the box
+    # The shared part is the same for every clip at a location: P_avc (softmax over clips) ignores it.
+    y1, _ = model.encode_image(batch["image"])
+    a1, _ = model.encode_audio(batch["spec"])
+    s1 = torch.einsum("nchw,mc->nmhw", y1, a1)
+    clip_only = torch.einsum("nchw,mc->nmhw", y1, a1 - a1.mean(0, keepdim=True))
+    assert torch.allclose((s1 / 0.03).softmax(dim=1), (clip_only / 0.03).softmax(dim=1), atol=1e-6)

@@ -18,6 +18,16 @@ Why head 2 can collapse under the official loss: when ``P_loc`` does not depend 
 ``-log sum_xy P_avc(n | xy) P_loc(xy)``: it is minimal when ``P_loc`` is an *objectness* map that
 points where head 1 is confident, whatever the clip. And if head 1 matches the clip's class at
 every cell (context), that objectness loses its gradient.
+
+**The part of head 1's map the loss never sees** (:func:`map_parts_pointing`). Write each head-1
+audio embedding as the mean of the batch's embeddings plus the clip's own deviation,
+``a_m = a_bar + d_m``. Then ``S_1(xy, m) = <y(xy), a_bar> + <y(xy), d_m>``. ``P_avc`` is a softmax
+over the clips ``m`` *at each location*, so the first term, equal for every clip at ``xy``, cancels
+in it: Eq. 4 does not depend on it, so nothing in training pushes it towards the object or away
+from it. The test map (Eq. 6) adds it back all the same.
+When the audio embeddings share a large mean direction (clips of different classes far from
+orthogonal, as :func:`head_diagnostics` shows), this *shared part* is a large, clip-independent
+pattern on every map.
 """
 
 from __future__ import annotations
@@ -30,7 +40,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["head_diagnostics"]
+__all__ = ["MAP_PARTS", "head_diagnostics", "map_parts_pointing"]
+
+#: The maps :func:`map_parts_pointing` scores, in table order.
+MAP_PARTS = ("S1", "S1 shared part", "S1 clip part", "S2", "S1 + S2")
 
 
 def _audio_cosines(emb: torch.Tensor, classes: Sequence[str]) -> tuple[float, float]:
@@ -75,5 +88,41 @@ def head_diagnostics(model: nn.Module, batch: Mapping[str, Any], classes: Sequen
                          "cell_inside_box": float(cos[inside].mean()) if inside.any() else float("nan"),
                          "cell_outside_box": float(cos[~inside].mean()) if (~inside).any() else float("nan")}
         return out
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def map_parts_pointing(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, float]:
+    """Pointing game (maximum inside the sounding box) of the parts of the SLAVC map.
+
+    For each pair of ``batch`` (sounding pairs, as for :func:`head_diagnostics`), the 7 x 7 maps
+    of the momentum networks with the pair's own clip, upsampled as the official test map
+    (:func:`slavc_lite.maps.upsample`): ``S1``; its **shared part** ``<y(xy), a_bar>``, with
+    ``a_bar`` the mean head-1 audio embedding over the batch, which Eq. 4 cannot see (module
+    docstring); its **clip part** ``<y(xy), a_n - a_bar>``, the only part ``P_avc`` depends on;
+    ``S2``; and ``S1 + S2``, the SLAVC map of Eq. 6 up to its fixed scale.
+
+    Returns:
+        ``{name: share of pairs whose map peaks in the sounding box}`` for :data:`MAP_PARTS`.
+    """
+    from slavc_lite.evaluation.inference import pointing_hits
+    from slavc_lite.maps import upsample
+
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        images, specs = batch["image"].to(device), batch["spec"].to(device)
+        gt = torch.as_tensor(batch["gt_map"]).float()
+        y1, y2 = model.encode_image(images, momentum=True)
+        a1, a2 = model.encode_audio(specs, momentum=True)
+        shared = a1.mean(dim=0, keepdim=True).expand_as(a1)
+        s1_shared = torch.einsum("nchw,nc->nhw", y1, shared)
+        s1_clip = torch.einsum("nchw,nc->nhw", y1, a1 - shared)
+        s2 = torch.einsum("nchw,nc->nhw", y2, a2)
+        grids = (s1_shared + s1_clip, s1_shared, s1_clip, s2, s1_shared + s1_clip + s2)
+        return {name: float(np.nanmean(pointing_hits(upsample(grid.float()), gt)))
+                for name, grid in zip(MAP_PARTS, grids, strict=True)}
     finally:
         model.train(was_training)
