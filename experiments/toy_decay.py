@@ -32,11 +32,12 @@ import sys
 import time
 from pathlib import Path
 
-from slavc_lite.teaching.tutorial import TOY_FULL
-from slavc_lite.training import preset, train
-from slavc_lite.training.files import atomic_write_text
-from slavc_lite.training.layout import RunLayout
-from slavc_lite.training.metrics_log import read_metrics
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import say, toy_world_overrides, train_unless_finished  # noqa: E402
+
+from slavc_lite.training import preset  # noqa: E402
+from slavc_lite.training.files import atomic_write_text  # noqa: E402
+from slavc_lite.training.metrics_log import read_metrics  # noqa: E402
 
 CONDITIONS: dict[str, dict[str, object]] = {
     "SLAVC": {},
@@ -46,10 +47,6 @@ CONDITIONS: dict[str, dict[str, object]] = {
     "constant lr": {"optim.lr_schedule": "constant"},
     "frozen image trunk": {"optim.image_trunk_lr_scale": 0.0},
 }
-
-
-def _say(name: str, value: object) -> None:
-    print(f"{name}: {value}", flush=True)
 
 
 def curve(run: Path) -> list[dict]:
@@ -92,24 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     record: dict[str, dict] = {"epochs": args.epochs, "object_net": str(args.object_net), "runs": {}}
     for name in chosen:
         run = args.runs / name.split(" (")[0].replace(" ", "-")
-        overrides = {"data.toy_root": str(args.data), "data.toy_train": TOY_FULL["n_train"],
-                     "data.toy_val": TOY_FULL["n_val"], "data.toy_test": TOY_FULL["n_test"],
-                     "optim.epochs": args.epochs, "run.pretrain_epochs": 0,
+        overrides = {**toy_world_overrides(args.data), "optim.epochs": args.epochs, "run.pretrain_epochs": 0,
                      "model.image_weights": str(args.object_net.resolve()), **CONDITIONS[name]}
         start = time.perf_counter()
-        layout = RunLayout(run)
-        if not layout.is_finished():
-            started = layout.config.is_file()
-            train(None if started else preset("cpu-toy").with_overrides(overrides), run, resume=started,
-                  progress=False)
+        train_unless_finished(preset("cpu-toy").with_overrides(overrides), run)
         points = curve(run)
         summary = summarize(points)
         record["runs"][name] = {"overrides": CONDITIONS[name], "curve": points, **summary,
                                 "seconds": round(time.perf_counter() - start, 1)}
         for key, value in summary.items():
-            _say(f"{name}.{key}", f"{value:.3f}" if isinstance(value, float) else value)
+            say(f"{name}.{key}", f"{value:.3f}" if isinstance(value, float) else value)
     atomic_write_text(args.out / "decay.json", json.dumps(record, indent=2) + "\n")
-    _say("decay", args.out / "decay.json")
+    say("decay", args.out / "decay.json")
     return 0
 
 

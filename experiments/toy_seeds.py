@@ -28,31 +28,22 @@ import sys
 import time
 from pathlib import Path
 
-from slavc_lite.data.toy import write_toy_world
-from slavc_lite.evaluation import evaluate_run
-from slavc_lite.evaluation.key_figures import key_figures, spread, toy_targets
-from slavc_lite.evaluation.report import JSON_FILE
-from slavc_lite.teaching.tutorial import TOY_FULL
-from slavc_lite.training import TrainConfig, preset, train
-from slavc_lite.training.files import atomic_write_text
-from slavc_lite.training.layout import RunLayout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import say, toy_world_overrides, train_unless_finished  # noqa: E402
 
-
-def _say(name: str, value: object) -> None:
-    print(f"{name}: {value}", flush=True)
+from slavc_lite.data.toy import write_toy_world  # noqa: E402
+from slavc_lite.evaluation import evaluate_run  # noqa: E402
+from slavc_lite.evaluation.key_figures import key_figures, spread, toy_targets  # noqa: E402
+from slavc_lite.evaluation.report import JSON_FILE  # noqa: E402
+from slavc_lite.teaching.tutorial import TOY_FULL  # noqa: E402
+from slavc_lite.training import TrainConfig, preset  # noqa: E402
+from slavc_lite.training.files import atomic_write_text  # noqa: E402
+from slavc_lite.training.layout import RunLayout  # noqa: E402
 
 
 def seed_config(seed: int, data: Path) -> TrainConfig:
     """The ``cpu-toy`` preset with ``run.seed`` and the toy world at ``data``."""
-    return preset("cpu-toy").with_overrides(
-        {
-            "run.seed": seed,
-            "data.toy_root": str(data),
-            "data.toy_train": TOY_FULL["n_train"],
-            "data.toy_val": TOY_FULL["n_val"],
-            "data.toy_test": TOY_FULL["n_test"],
-        }
-    )
+    return preset("cpu-toy").with_overrides({"run.seed": seed, **toy_world_overrides(data)})
 
 
 def reusable(run: Path, config: TrainConfig) -> bool:
@@ -69,11 +60,8 @@ def reusable(run: Path, config: TrainConfig) -> bool:
 def run_seed(seed: int, data: Path, run_dir: Path, eval_dir: Path) -> dict:
     """Train (or reuse) and evaluate one seed; returns its key figures and stage times."""
     config = seed_config(seed, data)
-    layout = RunLayout(run_dir)
-    if not layout.is_finished():
-        started = layout.config.is_file()
-        train(None if started else config, run_dir, resume=started, progress=False)
-    summary = layout.read_summary()
+    train_unless_finished(config, run_dir)
+    summary = RunLayout(run_dir).read_summary()
     start = time.perf_counter()
     evaluate_run(run_dir, data, eval_dir, progress=False)
     eval_seconds = time.perf_counter() - start
@@ -115,24 +103,24 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = next(
             (r for r in args.reuse if reusable(r, seed_config(seed, args.data))), args.runs / f"seed-{seed}"
         )
-        _say(f"seed{seed}.run", run_dir)
+        say(f"seed{seed}.run", run_dir)
         r = run_seed(seed, args.data, run_dir, args.out / f"seed-{seed}")
         results.append(r)
         for k, v in r["figures"].items():
-            _say(f"seed{seed}.{k}", f"{v:.3f}")
+            say(f"seed{seed}.{k}", f"{v:.3f}")
         for k, v in r["times"].items():
-            _say(f"seed{seed}.{k}", f"{v:.0f}")
+            say(f"seed{seed}.{k}", f"{v:.0f}")
     figures = sorted(results[0]["figures"])
     over_seeds = {k: spread([r["figures"][k] for r in results]) for k in figures}
     for k, s in over_seeds.items():
-        _say(
+        say(
             k,
             f"median {s['median']:.3f}, mean {s['mean']:.3f}, std {s['std']:.3f}, "
             f"range {s['min']:.3f}-{s['max']:.3f}",
         )
     targets = toy_targets([r["figures"] for r in results])
     for t in targets:
-        _say(f"target {t['name']}", f"{'yes' if t['met'] else 'no'} ({t['value']:.3f} vs {t['needed']:.3f})")
+        say(f"target {t['name']}", f"{'yes' if t['met'] else 'no'} ({t['value']:.3f} vs {t['needed']:.3f})")
     record = {"seeds": args.seeds, "runs": results, "over_seeds": over_seeds, "targets": targets}
     if args.repeat:
         seed = args.seeds[0]
@@ -144,10 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         same = first == second
         diff = max(abs(results[0]["figures"][k] - again["figures"][k]) for k in figures)
         record["repeat"] = {"seed": seed, "identical_metrics": same, "max_key_figure_difference": diff}
-        _say("repeat.identical_metrics", "yes" if same else "no")
-        _say("repeat.max_key_figure_difference", f"{diff:.6f}")
+        say("repeat.identical_metrics", "yes" if same else "no")
+        say("repeat.max_key_figure_difference", f"{diff:.6f}")
     atomic_write_text(args.out / "summary.json", json.dumps(record, indent=2) + "\n")
-    _say("summary", args.out / "summary.json")
+    say("summary", args.out / "summary.json")
     return 0
 
 

@@ -52,3 +52,23 @@ def test_the_benchmark_runner_keeps_every_name_value_line():
     expected = {"machine": "2 cores, cpu", "reblend_ms": "0.700", "slider_ms": "19.2"}
     assert runner.parse_report(text) == expected
     assert set(runner.SCRIPTS) == {p.stem for p in (ROOT / "benchmarks").glob("bench_*.py")}
+
+
+def test_runs_are_trained_only_until_finished(tmp_path, monkeypatch):
+    common = load("_common")
+    calls = []
+    monkeypatch.setattr(common, "train", lambda config, run, resume, progress: calls.append((config, resume)))
+    seeds = load("toy_seeds")
+    config = seeds.seed_config(0, tmp_path / "toy")
+    run = tmp_path / "run"
+    common.train_unless_finished(config, run)  # nothing there: from nothing
+    assert calls == [(config, False)]
+    layout = RunLayout(run)
+    run.mkdir()
+    config.to_json(layout.config)
+    common.train_unless_finished(config, run)  # started: continued from its own configuration
+    assert calls[-1] == (None, True)
+    layout.summary.write_text("{}")
+    common.train_unless_finished(config, run)  # finished: left alone
+    assert len(calls) == 2
+    assert common.toy_world_overrides(tmp_path)["data.toy_root"] == str(tmp_path)
