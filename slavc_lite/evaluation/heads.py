@@ -58,6 +58,21 @@ def _audio_cosines(emb: torch.Tensor, classes: Sequence[str]) -> tuple[float, fl
 
 
 @torch.no_grad()
+def _momentum_embeddings(model: nn.Module, batch: Mapping[str, Any]) -> tuple[tuple, tuple]:
+    """Head-1 and head-2 image maps and audio embeddings of ``batch`` from the momentum networks,
+    in eval mode (no dropout); the model's mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        cells = model.encode_image(batch["image"].to(device), momentum=True)
+        auds = model.encode_audio(batch["spec"].to(device), momentum=True)
+        return cells, auds
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
 def head_diagnostics(model: nn.Module, batch: Mapping[str, Any], classes: Sequence[str]) -> dict[str, dict]:
     """The cosines of the module docstring, per head, on one batch of test pairs.
 
@@ -71,25 +86,17 @@ def head_diagnostics(model: nn.Module, batch: Mapping[str, Any], classes: Sequen
         ``{"head 1": {...}, "head 2": {...}}``, each with ``audio_same_class``,
         ``audio_other_class``, ``cell_inside_box`` and ``cell_outside_box``.
     """
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        images, specs = batch["image"].to(device), batch["spec"].to(device)
-        gt = torch.as_tensor(batch["gt_map"]).float()[:, None].to(device)
-        cells = model.encode_image(images, momentum=True)  # eval mode: no dropout
-        inside = F.adaptive_avg_pool2d(gt, cells[0].shape[-2:])[:, 0] >= 0.5
-        auds = model.encode_audio(specs, momentum=True)
-        out = {}
-        for k, name in enumerate(("head 1", "head 2")):
-            cos = torch.einsum("nchw,nc->nhw", cells[k], auds[k])
-            same, other = _audio_cosines(auds[k], classes)
-            out[name] = {"audio_same_class": same, "audio_other_class": other,
-                         "cell_inside_box": float(cos[inside].mean()) if inside.any() else float("nan"),
-                         "cell_outside_box": float(cos[~inside].mean()) if (~inside).any() else float("nan")}
-        return out
-    finally:
-        model.train(was_training)
+    cells, auds = _momentum_embeddings(model, batch)
+    gt = torch.as_tensor(batch["gt_map"]).float()[:, None].to(cells[0].device)
+    inside = F.adaptive_avg_pool2d(gt, cells[0].shape[-2:])[:, 0] >= 0.5
+    out = {}
+    for k, name in enumerate(("head 1", "head 2")):
+        cos = torch.einsum("nchw,nc->nhw", cells[k], auds[k])
+        same, other = _audio_cosines(auds[k], classes)
+        out[name] = {"audio_same_class": same, "audio_other_class": other,
+                     "cell_inside_box": float(cos[inside].mean()) if inside.any() else float("nan"),
+                     "cell_outside_box": float(cos[~inside].mean()) if (~inside).any() else float("nan")}
+    return out
 
 
 @torch.no_grad()
@@ -109,20 +116,12 @@ def map_parts_pointing(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, 
     from slavc_lite.evaluation.inference import pointing_hits
     from slavc_lite.maps import upsample
 
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        images, specs = batch["image"].to(device), batch["spec"].to(device)
-        gt = torch.as_tensor(batch["gt_map"]).float()
-        y1, y2 = model.encode_image(images, momentum=True)
-        a1, a2 = model.encode_audio(specs, momentum=True)
-        shared = a1.mean(dim=0, keepdim=True).expand_as(a1)
-        s1_shared = torch.einsum("nchw,nc->nhw", y1, shared)
-        s1_clip = torch.einsum("nchw,nc->nhw", y1, a1 - shared)
-        s2 = torch.einsum("nchw,nc->nhw", y2, a2)
-        grids = (s1_shared + s1_clip, s1_shared, s1_clip, s2, s1_shared + s1_clip + s2)
-        return {name: float(np.nanmean(pointing_hits(upsample(grid.float()), gt)))
-                for name, grid in zip(MAP_PARTS, grids, strict=True)}
-    finally:
-        model.train(was_training)
+    (y1, y2), (a1, a2) = _momentum_embeddings(model, batch)
+    gt = torch.as_tensor(batch["gt_map"]).float()
+    shared = a1.mean(dim=0, keepdim=True).expand_as(a1)
+    s1_shared = torch.einsum("nchw,nc->nhw", y1, shared)
+    s1_clip = torch.einsum("nchw,nc->nhw", y1, a1 - shared)
+    s2 = torch.einsum("nchw,nc->nhw", y2, a2)
+    grids = (s1_shared + s1_clip, s1_shared, s1_clip, s2, s1_shared + s1_clip + s2)
+    return {name: float(np.nanmean(pointing_hits(upsample(grid.float()), gt)))
+            for name, grid in zip(MAP_PARTS, grids, strict=True)}
