@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from slavc_lite.atomic_files import atomic_write_text
+
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("bench_train_step", "bench_localize", "bench_video", "bench_loader", "bench_toy", "bench_train")
 
@@ -56,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name}", flush=True)
         record["scripts"][name], seconds = run_script(name)
         record["seconds"][name] = round(seconds, 1)
-    from slavc_lite.training.files import atomic_write_text  # imports torch: only once the runs are done
 
     target = atomic_write_text(args.out / "benchmarks.json", json.dumps(record, indent=2) + "\n")
     print(f"wrote {target}")

@@ -35,8 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import say, toy_world_overrides, train_unless_finished  # noqa: E402
 
+from slavc_lite.atomic_files import atomic_write_text  # noqa: E402
 from slavc_lite.training import preset  # noqa: E402
-from slavc_lite.training.files import atomic_write_text  # noqa: E402
 from slavc_lite.training.metrics_log import read_metrics  # noqa: E402
 
 CONDITIONS: dict[str, dict[str, object]] = {

@@ -31,13 +31,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import say, toy_world_overrides, train_unless_finished  # noqa: E402
 
+from slavc_lite.atomic_files import atomic_write_text  # noqa: E402
 from slavc_lite.data.toy import write_toy_world  # noqa: E402
 from slavc_lite.evaluation import evaluate_run  # noqa: E402
 from slavc_lite.evaluation.key_figures import key_figures, spread, toy_targets  # noqa: E402
 from slavc_lite.evaluation.report import JSON_FILE  # noqa: E402
 from slavc_lite.teaching.tutorial import TOY_FULL  # noqa: E402
 from slavc_lite.training import TrainConfig, preset  # noqa: E402
-from slavc_lite.training.files import atomic_write_text  # noqa: E402
 from slavc_lite.training.layout import RunLayout  # noqa: E402
 
 

@@ -38,6 +38,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from slavc_lite.atomic_files import atomic_torch_save
 from slavc_lite.errors import CheckpointError
 from slavc_lite.model import SLAVC
 
@@ -138,8 +139,8 @@ def save_checkpoint(
 
     A wrapped model (DDP, DataParallel, ``torch.compile``) is saved without its wrapper's key
     prefix. The file is first written to a temporary file in the same folder, flushed and
-    fsynced, then renamed over ``path`` (``os.replace``): an interrupted save leaves the old
-    checkpoint untouched and no temporary file behind.
+    fsynced, then renamed over ``path`` (:mod:`slavc_lite.atomic_files`): an interrupted save leaves
+    the old checkpoint untouched and no temporary file behind.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -164,34 +165,7 @@ def save_checkpoint(
         if key in state:
             _check_loadable(state[key], f"checkpoint[{key!r}]")
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_directory(path.parent)
-    return path
-
-
-def _fsync_directory(folder: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where folders cannot be opened (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return atomic_torch_save(state, path)
 
 
 # ============================================================================ finding the file

@@ -30,10 +30,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.errors import CheckpointError, WeightsUnavailableError
 
 __all__ = [
@@ -85,17 +85,7 @@ def file_record(path: str | os.PathLike) -> dict[str, int | str]:
 
 
 def _write_json_atomic(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=1)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(payload, indent=1) + "\n")
 
 
 def _check_against_record(path: Path) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from slavc_lite.atomic_files import atomic_path
+
 __all__ = ["even_sides", "write_mp4"]
 
 AUDIO_CHUNK = 1024
@@ -53,8 +55,7 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, waveform:
         raise ValueError(f"fps must be positive, not {fps}")
     frames = even_sides(frames)
     rate = Fraction(fps).limit_denominator(1000)
-    tmp = target.with_name(f".{target.name}.partial")
-    try:
+    with atomic_path(target) as tmp:
         with av.open(str(tmp), "w", format="mp4", options={"movflags": "faststart"}) as out:
             video = out.add_stream("libx264", rate=rate)
             video.height, video.width = frames.shape[1:3]
@@ -79,7 +80,4 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, waveform:
                     frame.time_base = Fraction(1, int(sample_rate))
                     out.mux(audio.encode(frame))
                 out.mux(audio.encode(None))
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target

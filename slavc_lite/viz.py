@@ -27,6 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from PIL import Image
 
+from slavc_lite.atomic_files import atomic_write
+
 __all__ = [
     "DPI",
     "PANEL_INCHES",
@@ -227,19 +229,20 @@ def _suptitle(fig: Figure) -> str:
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, title: str | None = None) -> Path:
-    """Save ``fig`` (format from the suffix, :data:`DPI`), creating parent folders.
+    """Save ``fig`` (format from the suffix, :data:`DPI`) atomically, creating parent folders.
 
     The figure's title (``title``, else its suptitle) is also stored in the file's metadata
     (PNG ``Title`` text chunk, PDF/SVG title), so a result can be checked without OCR.
-    The pixel size is exactly ``figsize * DPI`` (no tight bounding box).
+    The pixel size is exactly ``figsize * DPI`` (no tight bounding box). The file is written
+    through :func:`slavc_lite.atomic_files.atomic_write`: a failed save leaves no half image.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     title = title if title is not None else _suptitle(fig)
     suffix = path.suffix.lower()
+    if not suffix:
+        raise ValueError(f"{path}: a figure file needs a suffix naming its format (.png, .pdf, .svg, ...)")
     metadata = {"Title": title} if title and suffix in (".png", ".pdf", ".svg") else None
-    fig.savefig(path, dpi=DPI, metadata=metadata)
-    return path
+    return atomic_write(path, lambda fh: fig.savefig(fh, format=suffix[1:], dpi=DPI, metadata=metadata))
 
 
 def save_heatmap_png(image: ImageLike, heatmap: MapLike, path: str | os.PathLike, title: str) -> Path:

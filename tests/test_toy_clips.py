@@ -110,7 +110,7 @@ def test_write_mp4_round_trips_frames_and_sound(tmp_path):
 
     audio, sr = load_audio(path)
     assert sr == 16000 and abs(audio.size - 48000) < 2048
-    assert not list(tmp_path.glob(".*partial*"))
+    assert [p.name for p in tmp_path.iterdir()] == ["c.mp4"]  # no temporary file left
 
 
 def test_write_mp4_refuses_bad_frames_and_leaves_no_partial_file(tmp_path):

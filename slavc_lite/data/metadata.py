@@ -8,8 +8,8 @@ reads them from a folder you give, or downloads them once from a pinned commit o
 official repository into a cache.
 
 The cache root is ``$SLAVC_LITE_CACHE`` when set, else ``~/.cache/slavc-lite``; metadata
-files live in its ``metadata/`` sub-folder. Downloads are atomic (temporary file, then
-``os.replace``): an interrupted or failed download leaves nothing behind.
+files live in its ``metadata/`` sub-folder. Downloads are atomic
+(:mod:`slavc_lite.atomic_files`): an interrupted or failed download leaves nothing behind.
 
 Readers (each raises :class:`~slavc_lite.errors.InputFileError` naming the file when it is
 empty or malformed):
@@ -27,7 +27,6 @@ import csv
 import http.client
 import json
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -35,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from slavc_lite.atomic_files import atomic_path
 from slavc_lite.errors import InputFileError, SlavcLiteError
 
 #: Where the metadata files are downloaded from: the official repository at a pinned commit.
@@ -125,19 +125,16 @@ def _reader_for(name: str) -> Callable[[Path], object]:
 
 def download(url: str, destination: str | os.PathLike, timeout: float = DOWNLOAD_TIMEOUT_S,
              validate: Callable[[Path], object] | None = None) -> Path:
-    """Download ``url`` to ``destination`` atomically (temporary file + ``os.replace``).
+    """Download ``url`` to ``destination`` atomically (:func:`slavc_lite.atomic_files.atomic_path`).
 
     ``validate`` (e.g. a reader) is called on the downloaded temporary file before it is moved
     into place; an :class:`InputFileError` from it fails the download. A failed, empty or
     invalid download leaves no file at ``destination`` and no temporary file.
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(destination) as tmp:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                 while chunk := response.read(1 << 20):
                     out.write(chunk)
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
@@ -154,9 +151,6 @@ def download(url: str, destination: str | os.PathLike, timeout: float = DOWNLOAD
             except InputFileError as exc:
                 raise MetadataUnavailableError(f"{url} did not return a valid {destination.name}: "
                                                f"{exc.problem}") from exc
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
     return destination
 
 

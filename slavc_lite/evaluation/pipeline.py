@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.errors import WeightsUnavailableError
 from slavc_lite.evaluation import report as rep
 from slavc_lite.evaluation.baselines import BASELINES, CENTER_SIGMA, RANDOM_SEED, baseline_maps
@@ -171,7 +172,7 @@ class EvaluationResult:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        rep.write_text_atomic(out / SAMPLES_FILE, buffer.getvalue())
+        atomic_write_text(out / SAMPLES_FILE, buffer.getvalue())
         return rep.write_report(self.report(), out)
 
 

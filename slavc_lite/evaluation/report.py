@@ -7,8 +7,7 @@ subset (``n``, ``cIoU``, ``AUC``, ``AP``, ``max-F1``, ``Precision``, the officia
 ``hard_cases`` (toy world), ``negative_audio_paper`` (the negative-audio tables of Juanola,
 Haro and Fuentes, :mod:`slavc_lite.evaluation.paper_negative_audio`), ``negative_audio`` (our
 extra negative-audio views) and ``config``. NaN (a metric without
-samples) is written as ``null``. Both files are written atomically (a temporary file in the
-same folder, then ``os.replace``).
+samples) is written as ``null``. Both files are written atomically (:mod:`slavc_lite.atomic_files`).
 """
 
 from __future__ import annotations
@@ -16,15 +15,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.metrics import SUBSETS
 
 __all__ = ["MAP_LABELS", "METRICS", "PAPER_THRESHOLD_LABELS", "json_safe", "main_table", "markdown_report",
-           "paper_map_caption", "paper_table_rows", "write_text_atomic", "write_report"]
+           "paper_map_caption", "paper_table_rows", "write_report"]
 
 METRICS = ("cIoU", "AUC", "AP", "max-F1", "Precision")
 MAP_LABELS = {
@@ -283,25 +282,10 @@ def markdown_report(report: Mapping[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_report(report: Mapping[str, Any], out: str | os.PathLike) -> tuple[Path, Path]:
     """Write ``out/metrics.md`` then ``out/metrics.json`` (last: its presence means both are there)."""
     out = Path(out)
     safe = json_safe(report)
-    md = write_text_atomic(out / MARKDOWN_FILE, markdown_report(safe))
-    js = write_text_atomic(out / JSON_FILE, json.dumps(safe, indent=2, allow_nan=False) + "\n")
+    md = atomic_write_text(out / MARKDOWN_FILE, markdown_report(safe))
+    js = atomic_write_text(out / JSON_FILE, json.dumps(safe, indent=2, allow_nan=False) + "\n")
     return js, md

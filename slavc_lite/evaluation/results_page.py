@@ -35,13 +35,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.evaluation.key_figures import KEY_MAPS, key_figures
 from slavc_lite.evaluation.report import (
     PAPER_THRESHOLD_LABELS,
     json_safe,
     paper_map_caption,
     paper_table_rows,
-    write_text_atomic,
 )
 
 __all__ = ["BEGIN", "END", "collect_make_run", "render_results", "update_readme"]
@@ -363,7 +363,7 @@ def update_readme(readme: Path, results: Path) -> bool:
     text = readme.read_text(encoding="utf-8")
     new = text.replace(readme_block(text), render_results(results))
     if new != text:
-        write_text_atomic(readme, new)
+        atomic_write_text(readme, new)
     return new != text
 
 
@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         args.results.mkdir(parents=True, exist_ok=True)
         if (args.build / "metrics.json").is_file():
             data = collect_make_run(args.build)
-            write_text_atomic(args.results / MAKE_RUN_FILE, json.dumps(data, indent=2) + "\n")
+            atomic_write_text(args.results / MAKE_RUN_FILE, json.dumps(data, indent=2) + "\n")
         for source, name in (
             (args.build / "seeds" / "summary.json", SEEDS_FILE),
             (args.build / "decay" / "decay.json", DECAY_FILE),
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             if source.is_file() and name == VIDEO_FILE:
                 video = json.loads(source.read_text(encoding="utf-8"))
                 video["clips"] = Path(video["clips"]).name  # the folder's name, not this machine's path
-                write_text_atomic(args.results / name, json.dumps(video, indent=2) + "\n")
+                atomic_write_text(args.results / name, json.dumps(video, indent=2) + "\n")
             elif source.is_file():
                 shutil.copyfile(source, args.results / name)
     changed = update_readme(args.readme, args.results)

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from slavc_lite import maps
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.data.toy.clip_writer import CLIPS_FILE
 from slavc_lite.data.toy.clips import CLIP_KINDS, CLIP_SOUNDING_KINDS
 from slavc_lite.ground_truth import boxes_to_map, vggss_boxes_to_pixels
@@ -80,13 +81,13 @@ def clip_maps(localizer, path: str | os.PathLike, record: dict, fps: float = EVA
     """The clip-level maps of the clip file ``path`` (module docstring); ``record`` is its
     ``clips.json`` entry (the ground truth)."""
     from slavc_lite.evaluation.baselines import center_prior_map
-    from slavc_lite.video_clip import read_clip
+    from slavc_lite.video_clip import read_clip_samplings
     from slavc_lite.video_localize import localize_video
 
-    video = localize_video(localizer, read_clip(path, fps=fps), alpha=alpha, batch_size=batch_size)
+    sampled, every = read_clip_samplings(path, [(fps, None), (None, None)])
+    video = localize_video(localizer, sampled, alpha=alpha, batch_size=batch_size)
     out = {name: np.asarray(video.maps[name], dtype=np.float32).mean(axis=0)
            for name in ("slavc", "ogl", "vsl")}
-    every = read_clip(path, fps=None)
     out["synchrony"] = synchrony_map(every.frames, every.times - every.audio_offset, every.audio,
                                      every.sample_rate)
     out["centre"] = center_prior_map(224).numpy().astype(np.float32).reshape(224, 224)
@@ -214,9 +215,8 @@ def evaluate_videos(localizer, root: str | os.PathLike, out: str | os.PathLike |
     }
     if out is not None:
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics_video.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        (out / "metrics_video.md").write_text(format_video_tables(result) + "\n", encoding="utf-8")
+        atomic_write_text(out / "metrics_video.json", json.dumps(result, indent=2) + "\n")
+        atomic_write_text(out / "metrics_video.md", format_video_tables(result) + "\n")
     return result
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.teaching import tutorial
 
 __all__ = ["NotebookRun", "execute_notebook", "notebook_error"]
@@ -44,12 +45,6 @@ def notebook_error(nb) -> str | None:
             if output.get("output_type") == "error":
                 return f"{output.get('ename')}: {output.get('evalue')}"
     return None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def execute_notebook(source: str | os.PathLike, out_dir: str | os.PathLike,
@@ -84,12 +79,12 @@ def execute_notebook(source: str | os.PathLike, out_dir: str | os.PathLike,
     seconds = time.perf_counter() - start
     error = error or notebook_error(nb)
     executed = out_dir / source.name
-    _write_atomic(executed, nbformat.writes(nb))
+    atomic_write_text(executed, nbformat.writes(nb))
     html_path = None
     if html:
         from nbconvert import HTMLExporter
 
         body, _ = HTMLExporter().from_notebook_node(nb)
         html_path = executed.with_suffix(".html")
-        _write_atomic(html_path, body)
+        atomic_write_text(html_path, body)
     return NotebookRun(source.name, seconds, executed, html_path, error)

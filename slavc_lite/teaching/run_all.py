@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.teaching import tutorial
 
 __all__ = ["MainJob", "main"]
@@ -153,9 +154,7 @@ class MainJob:
         headline = self.record.get("evaluation", {}).get("headline", {})
         record = {"quick": self.quick, "stage_seconds": self.timings, **self.record}
         path = self.build / "metrics.json"
-        tmp = path.with_name(".metrics.json.tmp")
-        tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
         _say(f"toy world:   {self.toy_root}")
         _say(f"model:       {self.run_dir}")
         _say(f"evaluation:  {self.eval_dir / 'metrics.md'}")

@@ -17,6 +17,8 @@ import re
 import sys
 from pathlib import Path
 
+from slavc_lite.atomic_files import atomic_path
+
 SOLUTION_TAG = "solution"
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
@@ -73,9 +75,8 @@ def write_student_edition(source_dir: str | os.PathLike, out_dir: str | os.PathL
     for path in notebooks:
         nb = student_notebook(nbformat.read(path, as_version=4))
         target = out_dir / path.name
-        tmp = target.with_suffix(".ipynb.tmp")
-        nbformat.write(nb, tmp)
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            nbformat.write(nb, tmp)
         written.append(target)
     return written
 

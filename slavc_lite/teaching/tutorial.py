@@ -135,10 +135,13 @@ def figure_path(name: str) -> Path:
 
 
 def save_figure(fig, name: str, dpi: int = 120) -> Path:
-    """Save a matplotlib figure to :func:`figure_path` and return the path."""
-    path = figure_path(name)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
+    """Save a matplotlib figure as a PNG at :func:`figure_path`, atomically; return the path."""
+    from slavc_lite.atomic_files import atomic_write
+
+    def write(fh) -> None:
+        fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight")
+
+    return atomic_write(figure_path(name), write)
 
 
 def device(preference: str = "auto"):

@@ -42,6 +42,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from slavc_lite.atomic_files import atomic_write_bytes
 from slavc_lite.errors import InputFileError, SlavcLiteError
 from slavc_lite.localize import LocalizationResult, Localizer
 from slavc_lite.maps import DEFAULT_ALPHA
@@ -400,21 +401,10 @@ def _safe_name(name: str) -> str:
 def save_upload(name: str, content: bytes, folder: str | os.PathLike) -> Path:
     """Write uploaded bytes to ``folder/<name>`` (directory parts and odd characters removed).
 
-    The file is written to a temporary file in the same folder and renamed into place, so a
-    failure never leaves half a file under the final name.
+    The file is written atomically (:mod:`slavc_lite.atomic_files`), so a failure never leaves
+    half a file under the final name.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / _safe_name(name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(Path(folder) / _safe_name(name), content)
 
 
 def pair_from_uploads(image_value: Any, audio_value: Any, folder: str | os.PathLike,

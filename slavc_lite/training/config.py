@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.errors import SlavcLiteError
 
 __all__ = [
@@ -216,9 +217,6 @@ class TrainConfig:
 
     def to_json(self, path: str | Path) -> None:
         """Write the JSON file atomically (temporary file in the same folder, then ``os.replace``)."""
-        path = Path(path)
-        from slavc_lite.training.files import atomic_write_text
-
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod

@@ -19,8 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.errors import SlavcLiteError
-from slavc_lite.training.files import atomic_write_text, json_safe
+from slavc_lite.training.files import json_safe
 from slavc_lite.training.layout import RunLayout
 
 __all__ = ["MetricsLog", "describe_event", "open_tensorboard", "read_metrics"]

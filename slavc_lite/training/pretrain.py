@@ -40,10 +40,10 @@ from torch import nn
 from torch.optim.swa_utils import update_bn
 from torch.utils.data import DataLoader, Subset
 
+from slavc_lite.atomic_files import atomic_torch_save
 from slavc_lite.encoders import build_image_encoder
 from slavc_lite.training.batchnorm import set_batch_norm_momentum
 from slavc_lite.training.config import TrainConfig
-from slavc_lite.training.files import atomic_torch_save
 from slavc_lite.training.precision import Precision, autocast, make_grad_scaler
 
 __all__ = ["ObjectClassifier", "PretrainResult", "pretrain_object_net", "HELD_OUT_SAMPLES"]
