@@ -37,6 +37,7 @@ __all__ = [
     "RELEASED_CHECKPOINT_ID",
     "NO_CHECKPOINT_MESSAGE",
     "MAP_NAMES",
+    "RANDOM_TITLE",
     "resolve_device",
     "LocalizationResult",
     "Localizer",
@@ -44,6 +45,9 @@ __all__ = [
 
 RANDOM_WEIGHTS = "random (untrained) weights"
 """How results made with untrained networks describe their weights."""
+
+RANDOM_TITLE = "random weights (untrained) - not a real result"
+"""The warning every figure, video and message made with untrained networks carries."""
 
 RELEASED_CHECKPOINT_ID = "1wHufeLWZBv97IaE0cv0GrFk4pLX5NMUj"
 """Google Drive file id of the released SLAVC model (VGGSound-144k), from the official README."""

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from slavc_lite.envelope import interval_rms
+
 __all__ = [
     "DEFAULT_CELL",
     "DEFAULT_SMOOTH",
@@ -61,16 +63,12 @@ def _intervals(times: np.ndarray) -> np.ndarray:
 
 
 def audio_energy(waveform: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
-    """``a_k``: RMS of ``waveform`` (time 0 at sample 0) over each frame's display interval.
+    """``a_k``: RMS of ``waveform`` (time 0 at sample 0) over each frame's display interval
+    (:func:`slavc_lite.envelope.interval_rms`, the envelope that moves the toy clips' objects).
 
     An interval outside the waveform gets 0."""
-    x = np.asarray(waveform, dtype=np.float64)
-    out = np.zeros(len(times))
-    for k, (t0, t1) in enumerate(_intervals(times)):
-        a, b = max(0, int(round(t0 * sample_rate))), min(x.size, int(round(t1 * sample_rate)))
-        if b > a:
-            out[k] = float(np.sqrt(np.mean(x[a:b] ** 2)))
-    return out
+    intervals = _intervals(times)
+    return interval_rms(waveform, sample_rate, intervals[:, 0], intervals[:, 1])
 
 
 def _grey_grid(frames: np.ndarray, cell: int) -> np.ndarray:

@@ -27,6 +27,7 @@ import math
 import numbers
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -37,7 +38,7 @@ from slavc_lite.audio import SAMPLE_RATE, load_audio
 from slavc_lite.errors import InputFileError
 from slavc_lite.video import _open, _video_streams
 
-__all__ = ["TruncatedClipWarning", "VideoClip", "read_clip", "display_size"]
+__all__ = ["TruncatedClipWarning", "VideoClip", "read_clip", "read_clip_samplings", "display_size"]
 
 # Frames (or audio) ending before this share of the declared duration are reported as truncated.
 _MIN_DECODED_FRACTION = 0.9
@@ -126,17 +127,29 @@ class _Sampler:
 
     ``push(frame, t)`` is called in presentation order; a frame becomes "the frame on screen"
     at ``t`` and stays so until the next one. ``finish(end)`` emits the targets left before
-    ``end``. Each kept frame is converted to RGB once, however many targets it covers.
+    ``end``. Each kept frame is converted to RGB (at ``size``, :func:`display_size`) once, however
+    many targets it covers.
     """
 
-    def __init__(self, fps: float | None, to_array):
+    def __init__(self, fps: float | None, size: int | tuple[int, int] | None):
+        self.fps = None if fps is None else float(fps)
         self.step = None if fps is None else 1 / Fraction(fps).limit_denominator(10**6)
-        self.to_array = to_array
+        self.size = size
+        self.out_size: tuple[int, int] | None = None  # fixed by the first frame, as every frame is stacked
         self.k = 0
         self.current = None  # (frame, time, array or None)
         self.frames: list[np.ndarray] = []
         self.times: list[float] = []
         self.source_times: list[float] = []
+
+    def to_array(self, frame) -> np.ndarray:
+        """``frame`` as uint8 RGB, resized (bicubic) to the size asked for."""
+        if self.out_size is None:
+            self.out_size = display_size(frame.width, frame.height, self.size)
+        w, h = self.out_size
+        if (w, h) == (frame.width, frame.height):
+            return frame.to_ndarray(format="rgb24")
+        return frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="BICUBIC")
 
     def _emit(self, target: Fraction) -> None:
         frame, t, array = self.current
@@ -189,8 +202,27 @@ def read_clip(path: str | os.PathLike, fps: float | None = None,
     Warns:
         TruncatedClipWarning: frames or audio stop well before the declared duration.
     """
-    if fps is not None and not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number or None, got {fps!r}")
+    return read_clip_samplings(path, [(fps, size)], sample_rate=sample_rate)[0]
+
+
+def read_clip_samplings(path: str | os.PathLike,
+                        samplings: Sequence[tuple[float | None, int | tuple[int, int] | None]],
+                        sample_rate: int = SAMPLE_RATE) -> list[VideoClip]:
+    """Read ``path`` once and sample its frames several ways: one :class:`VideoClip` per
+    ``(fps, size)`` of ``samplings``, each equal to ``read_clip(path, fps, size)``.
+
+    The video and the sound are decoded once (the clips share one audio array). For example the
+    synchrony map wants every frame at 224 x 224 while the still maps want a few frames per second:
+    ``read_clip_samplings(path, [(2.0, 448), (None, (224, 224))])``.
+
+    Raises and warns as :func:`read_clip`.
+    """
+    if not samplings:
+        raise ValueError("samplings is empty: give at least one (fps, size) pair")
+    for fps, size in samplings:
+        if fps is not None and not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a positive number or None, got {fps!r}")
+        display_size(1, 1, size)  # a bad size fails before the file is opened
     p, container = _open(path)
     import av
 
@@ -204,24 +236,16 @@ def read_clip(path: str | os.PathLike, fps: float | None = None,
         stream = streams[0]
         audio_stream = container.streams.audio[0]
         stream.thread_type = "AUTO"
-        shape: dict[str, tuple[int, int]] = {}
-
-        def to_array(frame) -> np.ndarray:
-            w, h = shape["out"]
-            if (w, h) == (frame.width, frame.height):
-                return frame.to_ndarray(format="rgb24")
-            return frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="BICUBIC")
-
-        sampler = _Sampler(fps, to_array)
+        original_size: tuple[int, int] | None = None
+        samplers = [_Sampler(fps, size) for fps, size in samplings]
         times: list[Fraction] = []
         origin = None
         last_frame = None
         decode_error = None
         try:
             for frame in container.decode(stream):
-                if "out" not in shape:
-                    shape["in"] = (frame.width, frame.height)
-                    shape["out"] = display_size(frame.width, frame.height, size)
+                if original_size is None:
+                    original_size = (frame.width, frame.height)
                 if frame.pts is not None:
                     absolute = Fraction(frame.pts * (frame.time_base or stream.time_base))
                     origin = absolute if origin is None else origin
@@ -233,7 +257,8 @@ def read_clip(path: str | os.PathLike, fps: float | None = None,
                     continue
                 times.append(t)
                 last_frame = frame
-                sampler.push(frame, t)
+                for sampler in samplers:
+                    sampler.push(frame, t)
         except av.FFmpegError as exc:
             decode_error = exc
         if len(times) < 2:
@@ -245,7 +270,8 @@ def read_clip(path: str | os.PathLike, fps: float | None = None,
         interval = (Fraction(last_frame.duration) * (last_frame.time_base or stream.time_base)
                     if last_frame.duration else (1 / Fraction(native) if native else times[-1] - times[-2]))
         end = times[-1] + interval
-        sampler.finish(end)
+        for sampler in samplers:
+            sampler.finish(end)
 
         declared = None
         if stream.duration is not None and stream.time_base:
@@ -272,17 +298,17 @@ def read_clip(path: str | os.PathLike, fps: float | None = None,
         warnings.warn(f"{p}: audio stops at {audio_seconds:.2f} s but the stream declares "
                       f"{audio_declared:.2f} s; file truncated? Using the audio that decodes.",
                       TruncatedClipWarning, stacklevel=2)
-    return VideoClip(
+    return [VideoClip(
         path=p,
         frames=np.stack(sampler.frames),
         times=np.asarray(sampler.times, dtype=np.float64),
         source_times=np.asarray(sampler.source_times, dtype=np.float64),
-        fps=None if fps is None else float(fps),
+        fps=sampler.fps,
         native_fps=native,
         duration=float(end),
-        original_size=shape["in"],
+        original_size=original_size,
         audio=audio,
         sample_rate=rate,
         audio_offset=float(audio_start - video_start),
         decoded_frames=len(times),
-    )
+    ) for sampler in samplers]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +28,9 @@ import torch.nn.functional as F
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from slavc_lite.atomic_files import atomic_path, atomic_write_text
 from slavc_lite.errors import InputFileError
+from slavc_lite.localize import RANDOM_TITLE
 from slavc_lite.video_localize import VideoLocalization
 from slavc_lite.video_writer import even_sides
 from slavc_lite.viz import DPI, SCALE, overlay, save_figure
@@ -54,12 +55,6 @@ _LINE_COLOURS = {"slavc": "tab:red", "ogl": "tab:blue", "vsl": "tab:purple", "sy
                  "slavc+sync": "tab:orange", "vsl+sync": "tab:brown"}
 _MAP_LABELS = {"slavc": "SLAVC", "ogl": "OGL", "vsl": "VSL", "synchrony": "synchrony",
                "slavc+sync": "SLAVC with synchrony", "vsl+sync": "VSL with synchrony"}
-
-
-def _random_title() -> str:
-    from slavc_lite.commands.localize import RANDOM_TITLE
-
-    return RANDOM_TITLE
 
 
 def _label(name: str, alpha: float) -> str:
@@ -199,14 +194,13 @@ def write_localized_video(result: VideoLocalization, path: str | os.PathLike, ma
     source = Path(audio_source) if audio_source is not None else result.source
     time_base = _time_base(result)
     label = _label(map_name, result.alpha)
-    warning = [_random_title()] if result.random_weights else []
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".partial.mp4")
-    os.close(fd)
+    warning = [RANDOM_TITLE] if result.random_weights else []
     sound = None
     try:
         if source is not None:
             sound = _SoundTrack(source, result.audio_offset if audio_source is None else 0.0)
-        with av.open(temp_name, "w", format="mp4", options={"movflags": "faststart"}) as out:
+        with atomic_path(path) as temp_name, \
+                av.open(str(temp_name), "w", format="mp4", options={"movflags": "faststart"}) as out:
             first = even_sides(result.frames[:1])
             stream = out.add_stream("libx264", rate=1 / time_base)
             stream.pix_fmt = "yuv420p"
@@ -215,7 +209,7 @@ def write_localized_video(result: VideoLocalization, path: str | os.PathLike, ma
             if sound is not None:
                 sound.add_stream(out)
             if result.random_weights:
-                out.metadata["comment"] = _random_title()
+                out.metadata["comment"] = RANDOM_TITLE
             last_pts = -1
             for start in range(0, len(result), 16):  # render in chunks: little memory at a time
                 chunk = even_sides(overlay_frames(result.frames[start:start + 16],
@@ -232,23 +226,10 @@ def write_localized_video(result: VideoLocalization, path: str | os.PathLike, ma
             out.mux(stream.encode(None))
             if sound is not None:
                 sound.encode_until(out, None)
-        _publish(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
     finally:
         if sound is not None:
             sound.close()
     return path
-
-
-def _publish(temp_name: str | os.PathLike, path: Path) -> None:
-    """Give a finished temporary file the usual permissions (``mkstemp`` makes it private) and
-    rename it to ``path`` (atomic on one file system)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(temp_name, 0o666 & ~mask)
-    os.replace(temp_name, path)
 
 
 def _strip_indices(n: int, count: int = STRIP_FRAMES) -> np.ndarray:
@@ -270,7 +251,7 @@ def timeline_figure(result: VideoLocalization, map_name: str = "vsl", title: str
     strip = panel * frame_h / frame_w
     if title is None:
         name = result.source.name if result.source is not None else "clip"
-        weights = _random_title() if result.random_weights else f"SLAVC: {result.weights.get('slavc', '?')}"
+        weights = RANDOM_TITLE if result.random_weights else f"SLAVC: {result.weights.get('slavc', '?')}"
         title = f"{name}: {_label(map_name, result.alpha)} over time\n{weights}"
     head, gap, plot, foot = 0.25 + 0.2 * (title.count("\n") + 1) + 0.25, 0.45, 2.4, 0.55
     height = head + strip + gap + plot + foot
@@ -322,17 +303,6 @@ def result_record(result: VideoLocalization, files: dict[str, str] | None = None
     }
 
 
-def _write_text_atomically(path: Path, text: str) -> None:
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        _publish(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def write_outputs(result: VideoLocalization, out: str | os.PathLike,
                   map_name: str = "vsl") -> dict[str, Path]:
     """Write ``localized.mp4``, ``timeline.png`` and, last, ``result.json`` into ``out``.
@@ -345,14 +315,7 @@ def write_outputs(result: VideoLocalization, out: str | os.PathLike,
     paths = {role: out / name for role, name in FILES.items()}
     write_localized_video(result, paths["video"], map_name=map_name)
     fig = timeline_figure(result, map_name=map_name)
-    fd, temp_name = tempfile.mkstemp(dir=out, prefix=".timeline.", suffix=".partial.png")
-    os.close(fd)
-    try:
-        save_figure(fig, temp_name, title=fig.get_suptitle())
-        _publish(temp_name, paths["timeline"])
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    save_figure(fig, paths["timeline"], title=fig.get_suptitle())
     # Written last: its presence means every other file is complete.
-    _write_text_atomically(paths["result"], json.dumps(result_record(result), indent=2) + "\n")
+    atomic_write_text(paths["result"], json.dumps(result_record(result), indent=2) + "\n")
     return paths

@@ -18,8 +18,7 @@ import slavc_lite
 from slavc_lite import weights
 from slavc_lite.checkpoints import save_checkpoint
 from slavc_lite.cli import command_modules, main
-from slavc_lite.commands.localize import RANDOM_TITLE
-from slavc_lite.localize import RELEASED_CHECKPOINT_ID
+from slavc_lite.localize import RANDOM_TITLE, RELEASED_CHECKPOINT_ID
 from slavc_lite.model import SLAVC
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,10 +22,9 @@ from PIL import Image
 from slavc_lite import maps
 from slavc_lite.audio import SAMPLE_RATE, log_spectrogram, normalize_log_spectrogram
 from slavc_lite.cli import main
-from slavc_lite.commands.localize import RANDOM_TITLE
 from slavc_lite.errors import InputFileError
-from slavc_lite.localize import Localizer
-from slavc_lite.video_clip import TruncatedClipWarning, read_clip
+from slavc_lite.localize import RANDOM_TITLE, Localizer
+from slavc_lite.video_clip import TruncatedClipWarning, read_clip, read_clip_samplings
 from slavc_lite.video_localize import (
     audio_window,
     frame_images,
@@ -133,6 +132,33 @@ def test_variable_frame_rate_uses_the_timestamps(tmp_path):
     every = read_clip(path, fps=None)
     np.testing.assert_allclose(every.times, times, atol=1e-3)
     assert indices(every.frames) == list(range(len(times)))
+
+
+@pytest.mark.parametrize("variable_rate", [False, True])
+def test_one_decoding_pass_gives_every_sampling_read_clip_gives(clip_path, tmp_path, variable_rate):
+    path = clip_path
+    if variable_rate:
+        path = write_vfr_clip(tmp_path / "vfr.mp4", [0.0, 0.1, 0.15, 0.5, 0.55, 1.2, 1.3, 2.0], seconds=2.5)
+    samplings = [(3.0, None), (None, (32, 24)), (25.0, 40), (None, None)]
+    clips = read_clip_samplings(path, samplings)
+    assert len(clips) == len(samplings)
+    for clip, (fps, size) in zip(clips, samplings, strict=True):
+        alone = read_clip(path, fps=fps, size=size)
+        for field in ("frames", "times", "source_times", "audio"):
+            np.testing.assert_array_equal(getattr(clip, field), getattr(alone, field), err_msg=field)
+        assert (clip.fps, clip.duration, clip.original_size, clip.decoded_frames, clip.audio_offset) == \
+            (alone.fps, alone.duration, alone.original_size, alone.decoded_frames, alone.audio_offset)
+    assert clips[0].audio is clips[1].audio  # the sound is decoded once
+
+
+def test_samplings_are_checked_before_the_file_is_read(tmp_path):
+    missing = tmp_path / "missing.mp4"
+    with pytest.raises(ValueError, match="empty"):
+        read_clip_samplings(missing, [])
+    with pytest.raises(ValueError, match="fps"):
+        read_clip_samplings(missing, [(2.0, None), (0.0, None)])
+    with pytest.raises(ValueError, match="size"):
+        read_clip_samplings(missing, [(2.0, (0, 10))])
 
 
 def test_truncated_clip_is_read_as_far_as_it_decodes_with_a_warning(tmp_path):

@@ -20,39 +20,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from slavc_lite.commands._arguments import count, positive_int, share
+
 NAME = "evaluate"
 TEST_SET_NAMES = ("vggss", "vggss_plus_silent", "flickr", "flickr_plus_silent", "vggss_heard",
                   "vggss_unheard", "toy", "toy_plus_silent")
-
-
-def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"alpha must be a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"alpha must be in [0, 1], got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -77,22 +49,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="folder with the official metadata files (vggss.json, *_test.csv, "
                         "*_plus_silent.csv); default: downloaded once and cached. Not needed for toy sets")
     parser.add_argument("--out", required=True, type=Path, metavar="EVAL", help="output folder")
-    parser.add_argument("--alpha", type=_alpha, default=0.9,
+    parser.add_argument("--alpha", type=share("alpha"), default=0.9,
                         help="VSL weight of the SLAVC map, VSL = alpha * SLAVC + (1 - alpha) * OGL (default "
                         "0.9, the official extended-benchmark script's; the IPOL demo uses 0.4)")
     parser.add_argument("--ogl-weights", metavar="imagenet|FILE", default="auto",
                         help="weights of the OGL object network: 'imagenet' (torchvision's) or a state-dict "
                         "file; default: a toy run's own pretrain/object_net.pth, else ImageNet")
-    parser.add_argument("--visualize", type=_count, default=0, metavar="N",
+    parser.add_argument("--visualize", type=count, default=0, metavar="N",
                         help="save figures of the first N samples (input | SLAVC | OGL | VSL with the "
                         "ground-truth boxes) to EVAL/figures/")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps (default auto)")
-    parser.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="evaluate the first N samples only (a quick check; not the official numbers)")
-    parser.add_argument("--batch-size", type=_positive_int, default=32, metavar="B",
+    parser.add_argument("--batch-size", type=positive_int, default=32, metavar="B",
                         help="samples per forward pass (default 32)")
-    parser.add_argument("--workers", type=_count, default=0, metavar="N",
+    parser.add_argument("--workers", type=count, default=0, metavar="N",
                         help="data-loading processes (default 0: in this process)")
     parser.add_argument("--negative-audio", dest="negative_audio", action=argparse.BooleanOptionalAction,
                         default=True,

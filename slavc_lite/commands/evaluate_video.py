@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from slavc_lite.commands._arguments import positive_number, share
+
 NAME = "evaluate-video"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``evaluate-video`` (``func=run``)."""
-    from slavc_lite.commands.evaluate import _alpha
 
     parser = subparsers.add_parser(
         NAME, help="which map finds the sounding instance in the toy video clips (synchrony included)",
@@ -31,8 +32,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="weights of the OGL object network (default: a toy run's own "
                         "pretrain/object_net.pth beside the checkpoint, else imagenet)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    parser.add_argument("--alpha", type=_alpha, default=0.4, help="VSL weight of the SLAVC map (default 0.4)")
-    parser.add_argument("--fps", type=float, default=2.0,
+    parser.add_argument("--alpha", type=share("alpha"), default=0.4,
+                        help="VSL weight of the SLAVC map (default 0.4)")
+    parser.add_argument("--fps", type=positive_number, default=2.0,
                         help="frames per second at which the still maps are computed (default 2)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default auto)")
     parser.set_defaults(func=run)

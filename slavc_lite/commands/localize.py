@@ -25,9 +25,9 @@ import sys
 import warnings
 from pathlib import Path
 
+from slavc_lite.commands._arguments import positive_int, positive_number, share
+
 NAME = "localize"
-RANDOM_TITLE = "random weights (untrained) - not a real result"
-"""The line every figure title carries when a network has untrained weights."""
 
 VIDEO_FPS = 2.0
 """Frames per second localized with ``--video`` unless ``--fps`` says otherwise."""
@@ -36,40 +36,6 @@ VIDEO_BATCH_SIZE = 16
 
 FILES = {"slavc": "slavc.png", "ogl": "ogl.png", "vsl": "vsl.png", "figure": "figure.png",
          "result": "result.json"}
-
-
-def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"alpha must be a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"alpha must be in [0, 1], got {text}")
-    return value
-
-
-def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
-        if not value > 0 or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text}")
-        return value
-
-    return parse
-
-
-def _weight(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"the synchrony weight must be a number in [0, 1], got {text!r}") \
-            from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"the synchrony weight must be in [0, 1], got {text}")
-    return value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -90,17 +56,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--video", type=Path, metavar="CLIP",
                         help="a video with sound (mp4, mov, mkv, webm, ...) to localize over time, "
                         "instead of --image and --audio")
-    parser.add_argument("--fps", type=_positive(float), default=None,
+    parser.add_argument("--fps", type=positive_number, default=None,
                         help="with --video: frames per second to localize (default 2)")
-    parser.add_argument("--batch-size", type=_positive(int), default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="with --video: frames per forward pass (default 16)")
-    parser.add_argument("--synchrony", type=_weight, default=None, metavar="W",
+    parser.add_argument("--synchrony", type=share("the synchrony weight"), default=None, metavar="W",
                         help="with --video: add the audio-visual synchrony map of every frame and SLAVC "
                         "and VSL "
                         "gated by it with weight W in [0, 1] (chapter 09); localized.mp4 then shows "
                         "VSL gated by synchrony")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    parser.add_argument("--alpha", type=_alpha, default=0.4,
+    parser.add_argument("--alpha", type=share("alpha"), default=0.4,
                         help="VSL weight of the SLAVC map (default 0.4 as in the IPOL demo; the "
                         "official extended benchmark uses 0.9)")
     parser.add_argument("--checkpoint", type=Path, metavar="PATH",
@@ -122,6 +88,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def _titles(result, localizer, image: Path, audio: Path) -> dict[str, str]:
     """Figure titles: what each map is, its confidence, and the weights (or the warning)."""
+    from slavc_lite.localize import RANDOM_TITLE
+
     if localizer.random_weights:
         weights_line = RANDOM_TITLE
     else:
@@ -147,7 +115,7 @@ def _usage_error(message: str) -> int:
 def _localizer(args: argparse.Namespace):
     """The networks under the weights policy; warns on stderr when they are untrained."""
     from slavc_lite.errors import WeightsUnavailableError
-    from slavc_lite.localize import Localizer
+    from slavc_lite.localize import RANDOM_TITLE, Localizer
 
     ogl_weights = "auto" if args.ogl_weights is None else args.ogl_weights
     try:
@@ -168,23 +136,24 @@ def _localizer(args: argparse.Namespace):
 
 def _run_video(args: argparse.Namespace) -> int:
     """``--video``: localize the sampled frames, write localized.mp4, timeline.png, result.json."""
-    from slavc_lite.video_clip import read_clip
+    from slavc_lite.maps import MAP_SIZE
+    from slavc_lite.video_clip import read_clip_samplings
     from slavc_lite.video_localize import DISPLAY_SIDE, localize_video
     from slavc_lite.video_output import FILES, write_outputs
 
     fps = VIDEO_FPS if args.fps is None else args.fps
     batch_size = VIDEO_BATCH_SIZE if args.batch_size is None else args.batch_size
-    # The clip first: a bad file fails before any weights are loaded.
+    # The clip first: a bad file fails before any weights are loaded. With --synchrony the same
+    # decoding pass also keeps every frame at the map's size.
+    samplings = [(fps, DISPLAY_SIDE)]
+    if args.synchrony is not None:
+        samplings.append((None, (MAP_SIZE, MAP_SIZE)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        clip = read_clip(args.video, fps=fps, size=DISPLAY_SIDE)
+        clip, *rest = read_clip_samplings(args.video, samplings)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    every = None
-    if args.synchrony is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # already reported above
-            every = read_clip(args.video, fps=None, size=(224, 224))
+    every = rest[0] if rest else None
     localizer = _localizer(args)
     result = localize_video(localizer, clip, alpha=args.alpha, batch_size=batch_size)
     shown = "vsl"

@@ -12,16 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from slavc_lite.commands._arguments import positive_int
 from slavc_lite.errors import SlavcLiteError
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
 
 
 NUM_SHARDS = 20  # Loie/VGGSound: vggsound_00.tar.gz .. vggsound_19.tar.gz (as vggsound_stream.NUM_SHARDS)
@@ -59,7 +53,7 @@ def add_prepare_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--videos", required=True, type=Path, metavar="DIR", help="folder of clips")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="dataset folder to fill")
-    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
                         help="decoding processes (default: CPU count, at most 4)")
     parser.add_argument("--recursive", action="store_true", help="also look in subfolders")
     parser.add_argument("--overwrite", action="store_true", help="redo ids that are already complete")
@@ -101,14 +95,14 @@ def add_vggsound_parser(subparsers) -> argparse.ArgumentParser:
         "resumes: done ids are skipped, though the shard is re-read from its start.",
     )
     parser.add_argument("--shard", required=True, type=_shard, metavar="K", help="shard number, 0..19")
-    parser.add_argument("--limit", required=True, type=_positive_int, metavar="N",
+    parser.add_argument("--limit", required=True, type=positive_int, metavar="N",
                         help="stop once N clips of this shard are complete in OUT")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="dataset folder to fill")
     parser.add_argument("--ids", type=Path, metavar="FILE",
                         help="keep only these ids (one per line, e.g. vggss_10k.txt, or vggsound.csv)")
     parser.add_argument("--base-url", metavar="URL",
                         help="where the shards are (default: the Hugging Face dataset; file:///folder works)")
-    parser.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
                         help="decoding processes (default 1: decode in this process between reads)")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S",
                         help="give up when the server sends nothing for S seconds (default 60)")

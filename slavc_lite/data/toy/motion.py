@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from slavc_lite.envelope import interval_rms
+
 MOTION_STYLES: tuple[str, ...] = ("pulse", "squash", "bounce", "swing", "flash")
 """``pulse``: grows from 75% of its box to the full box; ``squash``: its height shrinks to 70%,
 standing on the box's floor; ``bounce``: an 80% copy rises from the floor to the top of the
@@ -48,18 +50,13 @@ class Pose:
 
 
 def frame_envelope(signal: np.ndarray, sample_rate: int, n_frames: int, fps: float) -> np.ndarray:
-    """RMS of ``signal`` over each frame's display interval ``[k / fps, (k + 1) / fps)``.
+    """RMS of ``signal`` over each frame's display interval ``[k / fps, (k + 1) / fps)``
+    (:func:`slavc_lite.envelope.interval_rms`, the envelope the synchrony map measures).
 
     Samples past the signal's end count as absent (an interval with no sample gets 0).
     """
-    x = np.asarray(signal, dtype=np.float64)
-    out = np.zeros(n_frames)
-    for k in range(n_frames):
-        a = int(round(k * sample_rate / fps))
-        b = int(round((k + 1) * sample_rate / fps))
-        piece = x[a:min(b, x.size)]
-        out[k] = float(np.sqrt(np.mean(piece**2))) if piece.size else 0.0
-    return out
+    k = np.arange(n_frames, dtype=np.float64)
+    return interval_rms(signal, sample_rate, k / fps, (k + 1) / fps)
 
 
 def normalise_envelope(rms: np.ndarray) -> np.ndarray:
