@@ -1,4 +1,5 @@
-"""Checks shared by the file loaders (audio, images, video): the path exists and is not empty."""
+"""What the file loaders (audio, images, video) share: the path names a non-empty file, how a
+media file's streams are described in an error, and when a decoded stream counts as truncated."""
 
 from __future__ import annotations
 
@@ -22,3 +23,24 @@ def check_input_file(path: str | os.PathLike) -> Path:
     if p.stat().st_size == 0:
         raise InputFileError(p, "file is empty (0 bytes)")
     return p
+
+
+MIN_DECODED_FRACTION = 0.9
+"""A stream that decodes to less than this share of its declared length (less 0.05 s) is
+reported as truncated. mp3 files without a Xing header only carry an estimate of their length,
+hence the slack."""
+
+
+def falls_short(decoded: float, declared: float | None) -> bool:
+    """Whether ``decoded`` seconds fall short of ``declared`` seconds (:data:`MIN_DECODED_FRACTION`);
+    never when nothing is declared."""
+    return bool(declared) and decoded < MIN_DECODED_FRACTION * declared - 0.05
+
+
+def describe_streams(container) -> str:
+    """What a PyAV container holds, for an error message: ``"1 video stream, 2 audio streams"``."""
+    kinds = [s.type for s in container.streams]
+    if not kinds:
+        return "no streams at all"
+    counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+    return ", ".join(f"{n} {k} stream{'s' if n > 1 else ''}" for k, n in counts.items())

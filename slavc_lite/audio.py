@@ -51,7 +51,7 @@ import scipy.signal
 import soundfile
 import torch
 
-from slavc_lite._input_files import check_input_file
+from slavc_lite._input_files import MIN_DECODED_FRACTION, check_input_file, describe_streams, falls_short
 from slavc_lite.errors import InputFileError
 
 __all__ = [
@@ -117,9 +117,6 @@ _SOUNDFILE_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3"
 # file is broken", which we report instead of handing the file to another decoder.
 _SF_ERR_MALFORMED_FILE = 3
 
-# A decoded stream shorter than this fraction of its declared length is reported as truncated.
-# (mp3 files without a Xing header only carry an estimate of their length, hence the slack.)
-_MIN_DECODED_FRACTION = 0.9
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,19 +213,11 @@ def _read_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
         except (soundfile.SoundFileError, RuntimeError) as exc:
             raise InputFileError(path, f"audio data cannot be decoded, file corrupt or truncated ({exc})") \
                 from exc
-    if declared > 0 and data.shape[0] < _MIN_DECODED_FRACTION * declared - 1:
+    if declared > 0 and data.shape[0] < MIN_DECODED_FRACTION * declared - 1:
         raise InputFileError(
             path, f"only {data.shape[0]} of the {declared} declared samples could be decoded "
                   "(file truncated?)")
     return np.ascontiguousarray(data.T), rate
-
-
-def _describe_streams(container) -> str:
-    kinds = [s.type for s in container.streams]
-    if not kinds:
-        return "no streams at all"
-    counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
-    return ", ".join(f"{n} {k} stream{'s' if n > 1 else ''}" for k, n in counts.items())
 
 
 def _read_with_pyav(path: Path, soundfile_problem: str | None,
@@ -255,7 +244,7 @@ def _read_with_pyav(path: Path, soundfile_problem: str | None,
         raise InputFileError(path, f"not a readable audio file ({detail})") from exc
     with container:
         if not container.streams.audio:
-            raise InputFileError(path, f"has no audio stream (it holds {_describe_streams(container)})")
+            raise InputFileError(path, f"has no audio stream (it holds {describe_streams(container)})")
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="fltp")  # layout and rate: those of the first frame
         chunks: list[np.ndarray] = []
@@ -294,10 +283,6 @@ def _read_with_pyav(path: Path, soundfile_problem: str | None,
     return data, int(rate)
 
 
-def _short_of(decoded: float, declared: float | None) -> bool:
-    return bool(declared) and decoded < _MIN_DECODED_FRACTION * declared - 0.05
-
-
 def _check_decoded_length(path: Path, decoded: float, stream_seconds: float | None,
                           container_seconds: float | None, reach: float) -> None:
     """Refuse a truncated file; warn when the audio is just shorter than the container says.
@@ -310,13 +295,13 @@ def _check_decoded_length(path: Path, decoded: float, stream_seconds: float | No
       is used and a :class:`ShortAudioWarning` says how much there is; if no stream reaches it,
       the file is truncated and refused as before.
     """
-    if _short_of(decoded, stream_seconds):
+    if falls_short(decoded, stream_seconds):
         raise InputFileError(
             path, f"audio stream declares {stream_seconds:.2f} s but only {decoded:.2f} s could be decoded "
                   "(file truncated?)")
-    if not _short_of(decoded, container_seconds):
+    if not falls_short(decoded, container_seconds):
         return
-    if stream_seconds is None and _short_of(reach, container_seconds):
+    if stream_seconds is None and falls_short(reach, container_seconds):
         raise InputFileError(
             path, f"the file declares {container_seconds:.2f} s but its data stop at {reach:.2f} s and only "
                   f"{decoded:.2f} s of audio could be decoded (file truncated?)")

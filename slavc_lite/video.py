@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from PIL import Image
 
-from slavc_lite._input_files import check_input_file
+from slavc_lite._input_files import check_input_file, describe_streams
 from slavc_lite.errors import InputFileError
 
 __all__ = ["has_audio_stream", "has_video_stream", "read_middle_frame"]
@@ -75,8 +75,7 @@ def read_middle_frame(path: str | os.PathLike) -> Image.Image:
     with container:
         streams = _video_streams(container)
         if not streams:
-            kinds = ", ".join(s.type for s in container.streams) or "nothing"
-            raise InputFileError(p, f"has no video stream (it holds: {kinds})")
+            raise InputFileError(p, f"has no video stream (it holds {describe_streams(container)})")
         stream = streams[0]
         try:
             frame = _middle_frame(container, stream)

@@ -34,14 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from slavc_lite._input_files import describe_streams, falls_short
 from slavc_lite.audio import SAMPLE_RATE, load_audio
 from slavc_lite.errors import InputFileError
 from slavc_lite.video import _open, _video_streams
 
 __all__ = ["TruncatedClipWarning", "VideoClip", "read_clip", "read_clip_samplings", "display_size"]
-
-# Frames (or audio) ending before this share of the declared duration are reported as truncated.
-_MIN_DECODED_FRACTION = 0.9
 
 
 class TruncatedClipWarning(UserWarning):
@@ -106,11 +104,6 @@ def display_size(width: int, height: int, size: int | tuple[int, int] | None) ->
         raise ValueError(f"size must be positive, got {size}")
     scale = min(1.0, int(size) / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def _describe(container) -> str:
-    kinds = [s.type for s in container.streams]
-    return ", ".join(kinds) if kinds else "no streams at all"
 
 
 def _native_rate(stream, times: list[Fraction]) -> float:
@@ -229,9 +222,9 @@ def read_clip_samplings(path: str | os.PathLike,
     with container:
         streams = _video_streams(container)
         if not streams:
-            raise InputFileError(p, f"has no video stream (it holds: {_describe(container)})")
+            raise InputFileError(p, f"has no video stream (it holds {describe_streams(container)})")
         if not container.streams.audio:
-            raise InputFileError(p, f"has no audio stream (it holds: {_describe(container)}); "
+            raise InputFileError(p, f"has no audio stream (it holds {describe_streams(container)}); "
                                     "localizing a sound needs the clip's sound track")
         stream = streams[0]
         audio_stream = container.streams.audio[0]
@@ -286,7 +279,7 @@ def read_clip_samplings(path: str | os.PathLike,
         if audio_stream.duration is not None and audio_stream.time_base:
             audio_declared = float(audio_stream.duration * audio_stream.time_base)
 
-    if decode_error is not None or (declared and float(end) < _MIN_DECODED_FRACTION * declared - 0.05):
+    if decode_error is not None or falls_short(float(end), declared):
         why = f" (decoding stopped: {decode_error})" if decode_error is not None else ""
         warnings.warn(f"{p}: video frames stop at {float(end):.2f} s"
                       + (f" but the stream declares {declared:.2f} s" if declared else "")
@@ -294,7 +287,7 @@ def read_clip_samplings(path: str | os.PathLike,
                       TruncatedClipWarning, stacklevel=2)
     audio, rate = load_audio(p, sample_rate, allow_truncated=True)
     audio_seconds = audio.shape[0] / rate
-    if audio_declared and audio_seconds < _MIN_DECODED_FRACTION * audio_declared - 0.05:
+    if falls_short(audio_seconds, audio_declared):
         warnings.warn(f"{p}: audio stops at {audio_seconds:.2f} s but the stream declares "
                       f"{audio_declared:.2f} s; file truncated? Using the audio that decodes.",
                       TruncatedClipWarning, stacklevel=2)
