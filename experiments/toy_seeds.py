@@ -16,8 +16,15 @@ whose configuration it holds exactly, instead of training that seed again.
 
     python experiments/toy_seeds.py [--seeds 0 1 2] [--data data/toy] [--runs runs/seeds]
                                     [--out build/seeds] [--repeat] [--reuse runs/cpu-toy]
+                                    [--set KEY=VALUE ... --tag NAME]
 
-About 9 minutes a seed on 2 CPU cores. Finished runs are reused (delete their folder to retrain).
+``--set`` measures a variant of the recipe the same way: each ``KEY=VALUE`` overrides one field of
+the preset (``--set model.tau=0.1``, ``--set data.toy_train=6000 --set optim.epochs=4``), and
+``--tag NAME`` names it; its runs and results go to ``runs/seeds-NAME`` and ``build/seeds-NAME``
+unless ``--runs`` / ``--out`` say otherwise, and ``summary.json`` records the overrides. A variant
+of the toy world's size needs a ``--data`` folder of its own (the world is regenerated to fit).
+
+About 5 to 9 minutes a seed on 2 CPU cores. Finished runs are reused (delete their folder to retrain).
 """
 
 from __future__ import annotations
@@ -38,12 +45,29 @@ from slavc_lite.evaluation.key_figures import key_figures, spread, toy_targets  
 from slavc_lite.evaluation.report import JSON_FILE  # noqa: E402
 from slavc_lite.teaching.tutorial import TOY_FULL  # noqa: E402
 from slavc_lite.training import TrainConfig, preset  # noqa: E402
+from slavc_lite.training.config import ConfigError  # noqa: E402
 from slavc_lite.training.layout import RunLayout  # noqa: E402
 
+DEFAULT_DATA, DEFAULT_RUNS, DEFAULT_OUT = Path("data/toy"), Path("runs/seeds"), Path("build/seeds")
 
-def seed_config(seed: int, data: Path) -> TrainConfig:
-    """The ``cpu-toy`` preset with ``run.seed`` and the toy world at ``data``."""
-    return preset("cpu-toy").with_overrides({"run.seed": seed, **toy_world_overrides(data)})
+
+def seed_config(seed: int, data: Path, overrides: dict[str, str] | None = None) -> TrainConfig:
+    """The ``cpu-toy`` preset with ``run.seed``, the toy world at ``data``, then ``overrides``
+    (dotted keys, values as text: ``{"model.tau": "0.1"}``)."""
+    config = preset("cpu-toy").with_overrides({"run.seed": seed, **toy_world_overrides(data)})
+    return config.with_overrides(overrides) if overrides else config
+
+
+def parse_overrides(assignments: list[str]) -> dict[str, str]:
+    """``["model.tau=0.1", ...]`` -> ``{"model.tau": "0.1", ...}``, checked against the preset."""
+    overrides = {}
+    for text in assignments:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE, got {text!r}")
+        overrides[key.strip()] = value.strip()
+    preset("cpu-toy").with_overrides(overrides)  # an unknown key or a bad value fails here
+    return overrides
 
 
 def reusable(run: Path, config: TrainConfig) -> bool:
@@ -57,9 +81,10 @@ def reusable(run: Path, config: TrainConfig) -> bool:
     return not differences or (differences == ["data.toy_root"] and same_root)
 
 
-def run_seed(seed: int, data: Path, run_dir: Path, eval_dir: Path) -> dict:
+def run_seed(seed: int, data: Path, run_dir: Path, eval_dir: Path,
+             overrides: dict[str, str] | None = None) -> dict:
     """Train (or reuse) and evaluate one seed; returns its key figures and stage times."""
-    config = seed_config(seed, data)
+    config = seed_config(seed, data, overrides)
     train_unless_finished(config, run_dir)
     summary = RunLayout(run_dir).read_summary()
     start = time.perf_counter()
@@ -84,9 +109,14 @@ def run_seed(seed: int, data: Path, run_dir: Path, eval_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--data", type=Path, default=Path("data/toy"))
-    parser.add_argument("--runs", type=Path, default=Path("runs/seeds"))
-    parser.add_argument("--out", type=Path, default=Path("build/seeds"))
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="default runs/seeds (runs/seeds-TAG with --tag)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default build/seeds (build/seeds-TAG with --tag)")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="a variant of the recipe: override one field of the cpu-toy preset (repeatable)")
+    parser.add_argument("--tag", default=None, help="the variant's name (required with --set)")
     parser.add_argument("--repeat", action="store_true", help="train the first seed twice and compare")
     parser.add_argument(
         "--reuse",
@@ -96,15 +126,29 @@ def main(argv: list[str] | None = None) -> int:
         help="finished run folders to use for the seed whose exact configuration they hold",
     )
     args = parser.parse_args(argv)
+    try:
+        overrides = parse_overrides(args.assignments)
+    except (ValueError, ConfigError) as exc:
+        parser.error(str(exc))
+    if overrides and not args.tag:
+        parser.error("--set needs --tag NAME, the variant's name (its runs go to runs/seeds-NAME)")
+    if any(k.startswith("data.toy_") for k in overrides) and args.data.resolve() == DEFAULT_DATA.resolve():
+        parser.error(f"a variant of the toy world's size needs its own --data folder ({DEFAULT_DATA} is "
+                     "the world make run uses)")
+    suffix = f"-{args.tag}" if args.tag else ""
+    args.runs = args.runs or Path(f"{DEFAULT_RUNS}{suffix}")
+    args.out = args.out or Path(f"{DEFAULT_OUT}{suffix}")
 
-    write_toy_world(args.data, progress=False, verbose=False, **TOY_FULL)
+    if not any(k.startswith("data.toy_") for k in overrides):
+        write_toy_world(args.data, progress=False, verbose=False, **TOY_FULL)
     results = []
     for seed in args.seeds:
         run_dir = next(
-            (r for r in args.reuse if reusable(r, seed_config(seed, args.data))), args.runs / f"seed-{seed}"
+            (r for r in args.reuse if reusable(r, seed_config(seed, args.data, overrides))),
+            args.runs / f"seed-{seed}",
         )
         say(f"seed{seed}.run", run_dir)
-        r = run_seed(seed, args.data, run_dir, args.out / f"seed-{seed}")
+        r = run_seed(seed, args.data, run_dir, args.out / f"seed-{seed}", overrides)
         results.append(r)
         for k, v in r["figures"].items():
             say(f"seed{seed}.{k}", f"{v:.3f}")
@@ -121,10 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     targets = toy_targets([r["figures"] for r in results])
     for t in targets:
         say(f"target {t['name']}", f"{'yes' if t['met'] else 'no'} ({t['value']:.3f} vs {t['needed']:.3f})")
-    record = {"seeds": args.seeds, "runs": results, "over_seeds": over_seeds, "targets": targets}
+    record = {"seeds": args.seeds, "tag": args.tag, "overrides": overrides, "runs": results,
+              "over_seeds": over_seeds, "targets": targets}
     if args.repeat:
         seed = args.seeds[0]
-        again = run_seed(seed, args.data, args.runs / f"seed-{seed}-again", args.out / f"seed-{seed}-again")
+        again = run_seed(seed, args.data, args.runs / f"seed-{seed}-again", args.out / f"seed-{seed}-again",
+                         overrides)
         first = json.loads(Path(results[0]["metrics_json"]).read_text())
         second = json.loads(Path(again["metrics_json"]).read_text())
         first.pop("config", None)

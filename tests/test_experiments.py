@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from slavc_lite.training.config import ConfigError
 from slavc_lite.training.layout import RunLayout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,3 +73,23 @@ def test_runs_are_trained_only_until_finished(tmp_path, monkeypatch):
     common.train_unless_finished(config, run)  # finished: left alone
     assert len(calls) == 2
     assert common.toy_world_overrides(tmp_path)["data.toy_root"] == str(tmp_path)
+
+
+def test_a_recipe_variant_is_named_checked_and_kept_apart(tmp_path, capsys):
+    seeds = load("toy_seeds")
+    overrides = seeds.parse_overrides(["model.tau=0.1", "optim.epochs = 4"])
+    assert overrides == {"model.tau": "0.1", "optim.epochs": "4"}
+    config = seeds.seed_config(1, tmp_path / "toy", overrides)
+    assert (config.model.tau, config.optim.epochs, config.run.seed) == (0.1, 4, 1)
+    assert seeds.seed_config(1, tmp_path / "toy").model.tau == 0.03  # the preset itself is untouched
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        seeds.parse_overrides(["model.tau"])
+    for bad, named in ((["model.no_such_field=1"], "no_such_field"), (["optim.epochs=many"], "epochs")):
+        with pytest.raises(ConfigError, match=named):
+            seeds.parse_overrides(bad)
+    with pytest.raises(SystemExit):
+        seeds.main(["--set", "model.tau=0.1"])  # a variant needs a name
+    assert "--tag" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        seeds.main(["--set", "data.toy_train=6000", "--tag", "big"])  # not in make run's world
+    assert "its own --data folder" in capsys.readouterr().err
