@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from slavc_lite.evaluation.heads import MAP_PARTS, head_diagnostics, map_parts_pointing
+from slavc_lite.evaluation.heads import MAP_PARTS, clip_part_profile, head_diagnostics, map_parts_pointing
 
 
 class PlantedHeads(nn.Module):
@@ -95,3 +95,41 @@ def test_map_parts_pointing_separates_the_part_the_loss_cannot_see():
     s1 = torch.einsum("nchw,mc->nmhw", y1, a1)
     clip_only = torch.einsum("nchw,mc->nmhw", y1, a1 - a1.mean(0, keepdim=True))
     assert torch.allclose((s1 / 0.03).softmax(dim=1), (clip_only / 0.03).softmax(dim=1), atol=1e-6)
+
+
+class NoisyBackgroundHeads(PlantedHeads):
+    """Head 1: the box cells lean halfway to the clip's class, one background cell (bottom right)
+    points straight at it, the other background cells are orthogonal to every clip."""
+
+    def encode_image(self, images, momentum=False):
+        n = images.shape[0]
+        v1 = torch.zeros(n, 8, 7, 7)
+        v1[:, 6] = 1.0
+        for k, c in enumerate(self.classes):
+            axis, other = F.one_hot(torch.tensor(c), 8).float(), F.one_hot(torch.tensor(6), 8).float()
+            halfway = F.normalize(axis + other, dim=0)
+            v1[k, :, :3, :3] = halfway[:, None, None]
+            v1[k, :, 6, 6] = axis
+        return v1, v1
+
+
+def test_clip_part_profile_tells_the_mean_from_the_peak():
+    classes = [0, 1, 2, 3]
+    gt = torch.zeros(4, 224, 224)
+    gt[:, : 3 * 32, : 3 * 32] = 1
+    batch = {"image": torch.zeros(4, 3, 224, 224), "spec": torch.zeros(4, 1, 257, 200), "gt_map": gt}
+    # Clip k's unit deviation from the mean of the four class axes: 0.866 on its own axis.
+    on_axis = math.sqrt(3) / 2
+    noisy = clip_part_profile(NoisyBackgroundHeads(classes).train(), batch)
+    assert noisy["pairs"] == 4 and noisy["shared_norm"] == pytest.approx(0.5)
+    assert noisy["clip_cos_inside"] == pytest.approx(on_axis / math.sqrt(2))
+    assert noisy["clip_cos_outside"] == pytest.approx(on_axis / 40)  # one cell in 40
+    assert noisy["mean_higher_inside"] == 1.0
+    assert noisy["best_cell_inside"] == 0.0  # higher on average, yet the peak is outside
+    assert noisy["background_std"] == pytest.approx(on_axis * math.sqrt(39) / 40)
+    clean = clip_part_profile(PlantedHeads(classes).train(), batch)
+    assert clean["mean_higher_inside"] == 1.0 and clean["best_cell_inside"] == 1.0
+    assert clean["background_std"] == pytest.approx(0.0, abs=1e-6)
+    everywhere = {**batch, "gt_map": torch.ones(4, 224, 224)}
+    with pytest.raises(ValueError, match="nothing to compare"):
+        clip_part_profile(PlantedHeads(classes), everywhere)

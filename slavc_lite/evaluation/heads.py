@@ -28,6 +28,12 @@ from it. The test map (Eq. 6) adds it back all the same.
 When the audio embeddings share a large mean direction (clips of different classes far from
 orthogonal, as :func:`head_diagnostics` shows), this *shared part* is a large, clip-independent
 pattern on every map.
+
+**Where the clip part is high** (:func:`clip_part_profile`): on average over the cells inside
+and outside the box, and at its peak. The two can disagree: a clip part that is higher on the
+object on average can still peak on the background when the background cells vary from one to
+the next by as much as that gap, and the pointing game and the relative prediction only see
+the peak.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MAP_PARTS", "head_diagnostics", "map_parts_pointing"]
+__all__ = ["MAP_PARTS", "clip_part_profile", "head_diagnostics", "map_parts_pointing"]
 
 #: The maps :func:`map_parts_pointing` scores, in table order.
 MAP_PARTS = ("S1", "S1 shared part", "S1 clip part", "S2", "S1 + S2")
@@ -72,6 +78,12 @@ def _momentum_embeddings(model: nn.Module, batch: Mapping[str, Any]) -> tuple[tu
         model.train(was_training)
 
 
+def _inside_cells(gt_map: Any, grid: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """``[N, h, w]`` bool: the cells the ground truth covers at least half of."""
+    gt = torch.as_tensor(gt_map).float()[:, None].to(device)
+    return F.adaptive_avg_pool2d(gt, grid)[:, 0] >= 0.5
+
+
 @torch.no_grad()
 def head_diagnostics(model: nn.Module, batch: Mapping[str, Any], classes: Sequence[str]) -> dict[str, dict]:
     """The cosines of the module docstring, per head, on one batch of test pairs.
@@ -87,8 +99,7 @@ def head_diagnostics(model: nn.Module, batch: Mapping[str, Any], classes: Sequen
         ``audio_other_class``, ``cell_inside_box`` and ``cell_outside_box``.
     """
     cells, auds = _momentum_embeddings(model, batch)
-    gt = torch.as_tensor(batch["gt_map"]).float()[:, None].to(cells[0].device)
-    inside = F.adaptive_avg_pool2d(gt, cells[0].shape[-2:])[:, 0] >= 0.5
+    inside = _inside_cells(batch["gt_map"], cells[0].shape[-2:], cells[0].device)
     out = {}
     for k, name in enumerate(("head 1", "head 2")):
         cos = torch.einsum("nchw,nc->nhw", cells[k], auds[k])
@@ -125,3 +136,39 @@ def map_parts_pointing(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, 
     grids = (s1_shared + s1_clip, s1_shared, s1_clip, s2, s1_shared + s1_clip + s2)
     return {name: float(np.nanmean(pointing_hits(upsample(grid.float()), gt)))
             for name, grid in zip(MAP_PARTS, grids, strict=True)}
+
+
+@torch.no_grad()
+def clip_part_profile(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, float | int]:
+    """Where head 1's clip part is high: on average inside and outside the box, and at its peak.
+
+    For each pair of ``batch`` (sounding pairs, as for :func:`head_diagnostics`), the cosine of
+    every 7 x 7 momentum image cell ``y(xy)`` with the unit direction of the pair's own deviation
+    ``d_n = a_n - a_bar`` (module docstring; ``a_bar`` the batch's mean head-1 audio embedding).
+    Pairs whose box covers no cell or every cell are left out.
+
+    Returns:
+        ``shared_norm`` (``|a_bar|``), ``clip_cos_inside`` / ``clip_cos_outside`` (the mean over
+        pairs of the mean cosine of the cells inside / outside the box), ``mean_higher_inside``
+        (share of pairs whose inside mean is the higher), ``best_cell_inside`` (share of pairs
+        whose best cell is inside the box: the pointing game on the 7 x 7 grid),
+        ``background_std`` (the mean over pairs of the cosines' standard deviation over the cells
+        outside the box) and ``pairs`` (how many pairs were counted).
+    """
+    (y1, _), (a1, _) = _momentum_embeddings(model, batch)
+    inside = _inside_cells(batch["gt_map"], y1.shape[-2:], y1.device)
+    a_bar = a1.mean(dim=0, keepdim=True)
+    cos = torch.einsum("nchw,nc->nhw", y1, F.normalize(a1 - a_bar, dim=1))
+    rows = []
+    for c, m in zip(cos, inside, strict=True):
+        if m.any() and not m.all():
+            rows.append((float(c[m].mean()), float(c[~m].mean()), float(c[m].max()) > float(c[~m].max()),
+                         float(c[~m].std(unbiased=False))))
+    if not rows:
+        raise ValueError("no pair has a box that covers some cells and leaves others: nothing to compare")
+    mean_in, mean_out, best_in, std_out = (np.asarray(v, dtype=np.float64) for v in zip(*rows, strict=True))
+    return {"shared_norm": float(a_bar.norm()),
+            "clip_cos_inside": float(mean_in.mean()), "clip_cos_outside": float(mean_out.mean()),
+            "mean_higher_inside": float((mean_in > mean_out).mean()),
+            "best_cell_inside": float(best_in.mean()), "background_std": float(std_out.mean()),
+            "pairs": len(rows)}
