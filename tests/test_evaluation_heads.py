@@ -12,6 +12,13 @@ from torch import nn
 from slavc_lite.evaluation.heads import MAP_PARTS, clip_part_profile, head_diagnostics, map_parts_pointing
 
 
+def top_left_box_batch(n: int = 4) -> dict:
+    """``n`` pairs whose sounding box covers the top-left 3 x 3 cells of the 7 x 7 grid."""
+    gt = torch.zeros(n, 224, 224)
+    gt[:, : 3 * 32, : 3 * 32] = 1
+    return {"image": torch.zeros(n, 3, 224, 224), "spec": torch.zeros(n, 1, 257, 200), "gt_map": gt}
+
+
 class PlantedHeads(nn.Module):
     """Head 1: each clip's embedding is its class axis, the frame's cells point to it inside the
     box and to a background axis outside. Head 2: one embedding for every clip (collapsed)."""
@@ -40,9 +47,7 @@ class PlantedHeads(nn.Module):
 
 def test_planted_heads():
     classes = [0, 0, 1, 2]
-    gt = torch.zeros(4, 224, 224)
-    gt[:, : 3 * 32, : 3 * 32] = 1
-    batch = {"image": torch.zeros(4, 3, 224, 224), "spec": torch.zeros(4, 1, 257, 200), "gt_map": gt}
+    batch = top_left_box_batch()
     model = PlantedHeads(classes).train()
     out = head_diagnostics(model, batch, ["a", "a", "b", "c"])
     assert model.training  # the mode is restored
@@ -80,9 +85,7 @@ class SharedDirectionHeads(PlantedHeads):
 
 def test_map_parts_pointing_separates_the_part_the_loss_cannot_see():
     classes = [0, 0, 1, 2]
-    gt = torch.zeros(4, 224, 224)
-    gt[:, : 3 * 32, : 3 * 32] = 1
-    batch = {"image": torch.zeros(4, 3, 224, 224), "spec": torch.zeros(4, 1, 257, 200), "gt_map": gt}
+    batch = top_left_box_batch()
     model = SharedDirectionHeads(classes).train()
     out = map_parts_pointing(model, batch)
     assert model.training
@@ -115,9 +118,7 @@ class NoisyBackgroundHeads(PlantedHeads):
 
 def test_clip_part_profile_tells_the_mean_from_the_peak():
     classes = [0, 1, 2, 3]
-    gt = torch.zeros(4, 224, 224)
-    gt[:, : 3 * 32, : 3 * 32] = 1
-    batch = {"image": torch.zeros(4, 3, 224, 224), "spec": torch.zeros(4, 1, 257, 200), "gt_map": gt}
+    batch = top_left_box_batch()
     # Clip k's unit deviation from the mean of the four class axes: 0.866 on its own axis.
     on_axis = math.sqrt(3) / 2
     noisy = clip_part_profile(NoisyBackgroundHeads(classes).train(), batch)
