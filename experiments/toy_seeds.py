@@ -132,14 +132,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if overrides and not args.tag:
         parser.error("--set needs --tag NAME, the variant's name (its runs go to runs/seeds-NAME)")
-    if any(k.startswith("data.toy_") for k in overrides) and args.data.resolve() == DEFAULT_DATA.resolve():
+    resizes_world = any(k.startswith("data.toy_") for k in overrides)
+    if resizes_world and args.data.resolve() == DEFAULT_DATA.resolve():
         parser.error(f"a variant of the toy world's size needs its own --data folder ({DEFAULT_DATA} is "
                      "the world make run uses)")
     suffix = f"-{args.tag}" if args.tag else ""
     args.runs = args.runs or Path(f"{DEFAULT_RUNS}{suffix}")
     args.out = args.out or Path(f"{DEFAULT_OUT}{suffix}")
 
-    if not any(k.startswith("data.toy_") for k in overrides):
+    if not resizes_world:  # a resized world is written by the training, to its own size
         write_toy_world(args.data, progress=False, verbose=False, **TOY_FULL)
     results = []
     for seed in args.seeds:

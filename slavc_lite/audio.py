@@ -118,7 +118,6 @@ _SOUNDFILE_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3"
 _SF_ERR_MALFORMED_FILE = 3
 
 
-
 # --------------------------------------------------------------------------------------------
 # Reading files
 

@@ -20,7 +20,6 @@ NAME = "evaluate-video"
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``evaluate-video`` (``func=run``)."""
-
     parser = subparsers.add_parser(
         NAME, help="which map finds the sounding instance in the toy video clips (synchrony included)",
         description="Score SLAVC, OGL, VSL, the audio-visual synchrony map and their gated combinations on "
