@@ -9,7 +9,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from slavc_lite.evaluation.heads import MAP_PARTS, clip_part_profile, head_diagnostics, map_parts_pointing
+from slavc_lite.evaluation.heads import (
+    MAP_PARTS,
+    clip_part_profile,
+    head_diagnostics,
+    loc_descent,
+    loc_gradient_agreement,
+    map_parts_pointing,
+)
+from slavc_lite.losses import similarity
 
 
 def top_left_box_batch(n: int = 4) -> dict:
@@ -134,3 +142,31 @@ def test_clip_part_profile_tells_the_mean_from_the_peak():
     everywhere = {**batch, "gt_map": torch.ones(4, 224, 224)}
     with pytest.raises(ValueError, match="nothing to compare"):
         clip_part_profile(PlantedHeads(classes), everywhere)
+
+
+def test_loc_descent_is_the_closed_form_of_the_module_docstring():
+    g = torch.Generator().manual_seed(3)
+    n, c, tau = 5, 8, 0.1
+    img1, img2 = (F.normalize(torch.randn(n, c, 3, 3, generator=g), dim=1) for _ in range(2))
+    aud1, aud2 = (F.normalize(torch.randn(n, c, generator=g), dim=1) for _ in range(2))
+    descent = loc_descent(img1, img2, aud1, aud2, tau)
+    p_avc = (similarity(img1.double(), aud1.double()) / tau).softmax(dim=1)
+    p_loc = (similarity(img2.double(), aud2.double()) / tau).softmax(dim=2)
+    score = torch.log((p_avc * p_loc).sum(2))
+    w = score.softmax(dim=1)
+    r = p_avc / (p_avc * p_loc).sum(2, keepdim=True)
+    closed = (torch.eye(n, dtype=torch.float64) - w)[..., None] * p_loc * (r - 1) / n  # mean over frames
+    assert torch.allclose(descent, closed, atol=1e-12)
+    own = closed.diagonal(dim1=0, dim2=1).T
+    assert (own * (r.diagonal(dim1=0, dim2=1).T - 1) >= 0).all()  # the own clip: up where its P_avc is high
+
+
+def test_a_collapsed_head_2_gets_one_push_for_every_clip():
+    # Head 1 recognises each frame's own clip in the box and no clip elsewhere; head 2 is flat.
+    # Both pushes are then two-level maps summing to zero: up in the box, down outside.
+    model = PlantedHeads([0, 1, 2, 3]).train()
+    out = loc_gradient_agreement(model, top_left_box_batch(), tau=0.1)
+    assert model.training  # the mode is restored
+    assert out["frames"] == 4 and out["same_direction"] == 1.0
+    assert out["cos_median"] == pytest.approx(1.0) and out["cos_mean"] == pytest.approx(1.0)
+    assert 0 < out["others_to_own"] < 1

@@ -19,6 +19,23 @@ Why head 2 can collapse under the official loss: when ``P_loc`` does not depend 
 points where head 1 is confident, whatever the clip. And if head 1 matches the clip's class at
 every cell (context), that objectness loses its gradient.
 
+**Why the loss asks for it** (:func:`loc_gradient_agreement`). Differentiate Eq. 4 of frame ``n``
+with respect to the logits ``l[m, xy] = S_2[n, m, xy]`` of ``P_loc(. | n, m)``. With
+``w_m = softmax_m score[n, m]`` and ``r_m(xy) = P_avc(m | n, xy) / sum_x' P_loc(x' | n, m)
+P_avc(m | n, x')``, gradient descent moves them by
+
+* ``(1 - w_n) P_loc(xy | n, n) (r_n(xy) - 1)`` for the frame's own clip: up where the own clip's
+  ``P_avc`` is above its average;
+* ``-w_m P_loc(xy | n, m) (r_m(xy) - 1)`` for every other clip ``m``: up where *that* clip's
+  ``P_avc`` is below its average.
+
+``P_avc`` sums to one over the clips at each location (Eq. 2), so where the own clip's share is
+high the others' is low: both kinds of term push ``P_loc`` towards the same cells, those where
+head 1 recognises the frame's own clip. The loss gives every clip of the batch one target map per
+frame, so a head 2 that ignores the audio loses nothing, and the negatives even push it away from
+a visible object of their own class. :func:`loc_gradient_agreement` measures the cosine between
+the two pushes on real pairs.
+
 **The part of head 1's map the loss never sees** (:func:`map_parts_pointing`). Write each head-1
 audio embedding as the mean of the batch's embeddings plus the clip's own deviation,
 ``a_m = a_bar + d_m``. Then ``S_1(xy, m) = <y(xy), a_bar> + <y(xy), d_m>``. ``P_avc`` is a softmax
@@ -46,7 +63,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MAP_PARTS", "clip_part_profile", "head_diagnostics", "map_parts_pointing"]
+from slavc_lite.losses import similarity
+
+__all__ = ["MAP_PARTS", "clip_part_profile", "head_diagnostics", "loc_descent", "loc_gradient_agreement",
+           "map_parts_pointing"]
 
 #: The maps :func:`map_parts_pointing` scores, in table order.
 MAP_PARTS = ("S1", "S1 shared part", "S1 clip part", "S2", "S1 + S2")
@@ -172,3 +192,61 @@ def clip_part_profile(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, f
             "mean_higher_inside": float((mean_in > mean_out).mean()),
             "best_cell_inside": float(best_in.mean()), "background_std": float(std_out.mean()),
             "pairs": len(rows)}
+
+
+def loc_descent(img_avc: torch.Tensor, img_loc: torch.Tensor, aud_avc: torch.Tensor, aud_loc: torch.Tensor,
+                tau: float) -> torch.Tensor:
+    """``[N, M, h*w]``: minus the gradient of Eq. 4's image-to-audio term (mean over the N frames)
+    with respect to the head-2 logits ``S_2[n, m, xy] / tau``, in float64; the module docstring
+    gives it in closed form. Arguments as for :func:`slavc_lite.losses.slavc_scores`."""
+    with torch.enable_grad():
+        logits = (similarity(img_loc.double(), aud_loc.double()) / tau).detach().requires_grad_(True)
+        p_avc = F.softmax(similarity(img_avc.double(), aud_avc.double()) / tau, dim=1)
+        score = torch.log((p_avc * F.softmax(logits, dim=2)).sum(2))
+        loss = F.cross_entropy(score, torch.arange(score.shape[0], device=score.device))
+        (grad,) = torch.autograd.grad(loss, logits)
+    return -grad
+
+
+@torch.no_grad()
+def loc_gradient_agreement(
+    model: nn.Module, batch: Mapping[str, Any], tau: float | None = None
+) -> dict[str, float | int]:
+    """Does Eq. 4 ask head 2 for one map per clip, or one per frame? (module docstring)
+
+    On ``batch`` (sounding pairs, as for :func:`head_diagnostics`), the official loss's
+    image-to-audio term (online image networks against momentum audio networks, both in eval mode
+    so that dropout does not blur the picture) is differentiated with respect to the head-2 logits
+    of every frame ``n`` and clip ``m`` (:func:`loc_descent`). For each frame, the descent direction
+    over the 7 x 7 cells for its own clip is compared with the sum of the descent directions for
+    all the other clips of the batch.
+
+    Args:
+        model: a SLAVC model (its mode is restored).
+        batch: ``{"image", "spec", ...}`` as for :func:`head_diagnostics`.
+        tau: the temperature; default ``model.tau`` (else the official 0.03).
+
+    Returns:
+        ``cos_median`` / ``cos_mean``: the cosine over cells between the two directions (1: the
+        other clips push ``P_loc`` exactly where the own clip does); ``same_direction``: the share
+        of frames with a positive cosine; ``others_to_own``: the median ratio of the two
+        directions' norms; ``frames``. An untrained model gives the same features everywhere and
+        gradients at the level of rounding errors, so its cosines mean nothing.
+    """
+    tau = float(getattr(model, "tau", 0.03)) if tau is None else float(tau)
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        y1, y2 = model.encode_image(batch["image"].to(device))
+        a1, a2 = model.encode_audio(batch["spec"].to(device), momentum=True)
+    finally:
+        model.train(was_training)
+    descent = loc_descent(y1, y2, a1, a2, tau)
+    own = descent.diagonal(dim1=0, dim2=1).T  # [N, h*w]
+    others = descent.sum(dim=1) - own
+    cos = F.cosine_similarity(own, others, dim=1, eps=1e-300)
+    ratio = others.norm(dim=1) / own.norm(dim=1).clamp(min=1e-300)
+    return {"cos_median": float(cos.median()), "cos_mean": float(cos.mean()),
+            "same_direction": float((cos > 0).double().mean()), "others_to_own": float(ratio.median()),
+            "frames": int(cos.numel())}
