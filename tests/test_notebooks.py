@@ -65,6 +65,14 @@ def test_chapter_structure(name):
     assert re.search(r"savefig|save_figure|plt\.|sns\.|show\(", sources), f"{name}: draws a picture"
 
 
+@pytest.mark.parametrize("name", PRESENT)
+def test_every_worked_answer_is_tagged_as_a_solution(name):
+    """The student edition drops the cells tagged ``solution``: an untagged answer would be handed out."""
+    untagged = [c.get("id", "?") for c in read(name).cells
+                if c.cell_type == "markdown" and re.match(r"\s*\*+answer", c.source, re.I)
+                and "solution" not in c.metadata.get("tags", [])]
+    assert untagged == [], f"{name}: answer cells without the solution tag: {untagged}"
+
 def test_every_notebook_starts_with_the_same_setup_cell_and_installs_nothing_else():
     """The setup cell (tutorial.SETUP_CELL) is each chapter's only install: tests/test_hosted_install.py
     checks what it installs on Colab; no later cell runs pip."""
