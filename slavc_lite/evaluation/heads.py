@@ -32,8 +32,9 @@ P_avc(m | n, x')``, gradient descent moves them by
 ``P_avc`` sums to one over the clips at each location (Eq. 2), so where the own clip's share is
 high the others' is low: both kinds of term push ``P_loc`` towards the same cells, those where
 head 1 recognises the frame's own clip. The loss gives every clip of the batch one target map per
-frame, so a head 2 that ignores the audio loses nothing, and the negatives even push it away from
-a visible object of their own class. :func:`loc_gradient_agreement` measures the cosine between
+frame; wherever the frame alone shows where its sound is, a head 2 that ignores the audio reaches
+it as well as one that listens, and the negatives even push a listening head away from a visible
+(silent) object of their own class. :func:`loc_gradient_agreement` measures the cosine between
 the two pushes on real pairs.
 
 **The part of head 1's map the loss never sees** (:func:`map_parts_pointing`). Write each head-1
