@@ -10,7 +10,11 @@ controlled changes, one at a time, from the same object network and the same see
 * ``no dropout``: image dropout 0;
 * ``neither (EZ-VSL-like)``: both removed;
 * ``constant lr``: the recipe with a constant learning rate instead of the cosine schedule;
-* ``frozen image trunk``: the online image trunk does not train (``optim.image_trunk_lr_scale=0``).
+* ``frozen image trunk``: the online image trunk does not train (``optim.image_trunk_lr_scale=0``);
+* ``no same-class negatives``: the pairs of a batch whose clips share a heard class are left out
+  of the loss's negatives (``optim.same_class_negatives=false``, the toy world's labels): with ten
+  sounding classes a batch of 32 holds about three pairs of each, which the contrastive loss
+  otherwise pushes apart although they sound alike.
 
 Every run starts from the object network of one pretraining (``--object-net``, default the
 ``make run`` model's ``runs/cpu-toy/pretrain/object_net.pth``), so only the change differs. It
@@ -46,6 +50,7 @@ CONDITIONS: dict[str, dict[str, object]] = {
     "neither (EZ-VSL-like)": {"model.dropout_img": 0.0, "model.momentum_img": 0.0, "model.momentum_aud": 0.0},
     "constant lr": {"optim.lr_schedule": "constant"},
     "frozen image trunk": {"optim.image_trunk_lr_scale": 0.0},
+    "no same-class negatives": {"optim.same_class_negatives": False},
 }
 
 

@@ -19,6 +19,7 @@ and the cross-entropy over the *audio* index; the names only say which side is o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -39,16 +40,48 @@ def slavc_scores(
     aud_loc: torch.Tensor,
     tau: float,
     reduce: Reduce = "sum",
+    exclude: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``score[n, m] = log reduce_xy P_avc * P_loc`` (Eq. 1-3, and the inside of Eq. 4)."""
-    p_avc = F.softmax(similarity(img_avc, aud_avc) / tau, dim=1)  # Eq. 2, over audio m
+    """``score[n, m] = log reduce_xy P_avc * P_loc`` (Eq. 1-3, and the inside of Eq. 4).
+
+    ``exclude`` (not in the official code): a bool ``[N, M]`` of pairs to leave out, as if clip
+    ``m`` were not in frame ``n``'s batch: they take no share of ``P_avc``'s softmax over the clips
+    and score ``-inf`` (no share of the cross-entropy's softmax either). Used to train without
+    same-class negatives (:func:`same_class_pairs`); the diagonal must not be excluded.
+    """
+    if reduce not in ("sum", "max"):
+        raise ValueError(f"reduce must be 'sum' or 'max', not {reduce!r}")
+    s_avc = similarity(img_avc, aud_avc) / tau
+    if exclude is not None:
+        exclude = exclude.to(device=s_avc.device, dtype=torch.bool)
+        if exclude.shape != s_avc.shape[:2] or exclude.diagonal().any():
+            raise ValueError(f"exclude must be a bool [N, M] = {list(s_avc.shape[:2])} that leaves the "
+                             f"diagonal in, not {list(exclude.shape)}")
+        s_avc = s_avc.masked_fill(exclude[..., None], float("-inf"))
+    p_avc = F.softmax(s_avc, dim=1)  # Eq. 2, over audio m
     p_loc = F.softmax(similarity(img_loc, aud_loc) / tau, dim=2)  # Eq. 1, over locations xy
     joint = p_avc * p_loc  # Eq. 3
-    if reduce == "sum":
-        return torch.log(joint.sum(2))
-    if reduce == "max":
-        return torch.log(joint.max(2).values)
-    raise ValueError(f"reduce must be 'sum' or 'max', not {reduce!r}")
+    pooled = joint.sum(2) if reduce == "sum" else joint.max(2).values
+    if exclude is None:
+        return torch.log(pooled)
+    # log(0) would send NaN gradients back through the excluded pairs: they get no gradient at all.
+    return torch.log(pooled.masked_fill(exclude, 1.0)).masked_fill(exclude, float("-inf"))
+
+
+def same_class_pairs(classes: Sequence[frozenset[str] | set[str]]) -> torch.Tensor:
+    """``[B, B]`` bool: the off-diagonal pairs ``(n, m)`` whose clips share a heard class.
+
+    ``classes[n]`` is the set of classes heard in the batch's clip ``n`` (several in a mixture,
+    none in silence). These are the negatives that a contrastive loss pushes apart although they
+    sound alike (the false negatives of FNAC, Sun et al., CVPR 2023); only a world with labels,
+    such as the toy world, knows them.
+    """
+    b = len(classes)
+    out = torch.zeros(b, b, dtype=torch.bool)
+    for n in range(b):
+        for m in range(b):
+            out[n, m] = n != m and bool(set(classes[n]) & set(classes[m]))
+    return out
 
 
 def slavc_loss(
@@ -58,19 +91,21 @@ def slavc_loss(
     momentum_aud: tuple[torch.Tensor, torch.Tensor],
     tau: float = 0.03,
     reduce: Reduce = "sum",
+    exclude: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Eq. 4 as the official code computes it: ``CE(a2i) + CE(i2a)`` with diagonal labels.
 
     Each argument is the pair (head 1, head 2) of L2-normalised features. Computed in
     float32 whatever the autocast dtype, since the product of two softmaxes is tiny.
+    ``exclude``: pairs left out of both terms (:func:`slavc_scores`; ``None``: the official loss).
     """
     with torch.autocast(device_type=online_img[0].device.type, enabled=False):
         oi = [t.float() for t in online_img]
         oa = [t.float() for t in online_aud]
         mi = [t.float() for t in momentum_img]
         ma = [t.float() for t in momentum_aud]
-        i2a = slavc_scores(oi[0], oi[1], ma[0], ma[1], tau, reduce)
-        a2i = slavc_scores(mi[0], mi[1], oa[0], oa[1], tau, reduce)
+        i2a = slavc_scores(oi[0], oi[1], ma[0], ma[1], tau, reduce, exclude)
+        a2i = slavc_scores(mi[0], mi[1], oa[0], oa[1], tau, reduce, exclude)
         labels = torch.arange(i2a.shape[0], device=i2a.device)
         return F.cross_entropy(a2i, labels) + F.cross_entropy(i2a, labels)
 

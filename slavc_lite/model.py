@@ -128,8 +128,12 @@ class SLAVC(nn.Module):
             ema_update(online, target, m)
 
     # ------------------------------------------------------------------ training
-    def forward(self, images: torch.Tensor, specs: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, images: torch.Tensor, specs: torch.Tensor, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The training loss (see :meth:`training_loss`); ``forward`` so that DDP wraps it."""
+        if exclude is not None and self.loss_name == "ezvsl":
+            raise ValueError("exclude is an option of the SLAVC losses ('official', 'paper'), not of 'ezvsl'")
         if self.training:
             self.update_momentum()
         online_img = self.encode_image(images)
@@ -140,16 +144,21 @@ class SLAVC(nn.Module):
             momentum_img = self.encode_image(images, momentum=True)
             momentum_aud = self.encode_audio(specs, momentum=True)
         reduce = "sum" if self.loss_name == "official" else "max"
-        return losses.slavc_loss(online_img, online_aud, momentum_img, momentum_aud, self.tau, reduce)
+        return losses.slavc_loss(online_img, online_aud, momentum_img, momentum_aud, self.tau, reduce,
+                                 exclude=exclude)
 
-    def training_loss(self, images: torch.Tensor, specs: torch.Tensor) -> torch.Tensor:
+    def training_loss(
+        self, images: torch.Tensor, specs: torch.Tensor, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """In train mode: the momentum update, then the loss (official ``forward``'s order).
 
         Args:
             images: ``[B, 3, H, W]`` ImageNet-normalised frames.
             specs: ``[B, 1, F, T]`` log-spectrograms divided by 12.
+            exclude: ``[B, B]`` bool, pairs left out of the loss's negatives
+                (:func:`slavc_lite.losses.slavc_scores`); ``None`` (official): none.
         """
-        return self(images, specs)
+        return self(images, specs, exclude)
 
     # ------------------------------------------------------------------ inference
     def similarity_maps(

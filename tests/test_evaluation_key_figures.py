@@ -132,7 +132,13 @@ def test_results_page_renders_and_updates_a_readme(tmp_path):
     point = {"best_cIoU": 0.31, "best_cIoU_epoch": 2, "last_cIoU": 0.27, "best_AP": 0.4, "best_AP_epoch": 3,
              "last_AP": 0.3}
     (results / "toy_decay.json").write_text(json.dumps({"epochs": 12, "runs": {"SLAVC": point}}))
+    (results / "toy_seed_variants").mkdir()
+    lower = {**figures, "slavc.cIoU": figures["slavc.cIoU"] - 0.1}
+    variant = {"seeds": [1], "overrides": {"model.tau": "0.1"}, "runs": [{"seed": 1, "figures": lower}]}
+    (results / "toy_seed_variants" / "tau0.1.json").write_text(json.dumps(variant))
     text = render_results(results)
+    ciou = figures["slavc.cIoU"]
+    assert f"| `tau0.1` | `model.tau=0.1` | 1 | {ciou - 0.1:.3f} ({ciou:.3f}) |" in text  # beside the same seed
     assert "Longer runs (12 epochs" in text and "| SLAVC | 0.310 (2) | 0.270 | 0.400 (3) | 0.300 |" in text
     assert text.startswith(BEGIN) and text.endswith(END) and "0.450" in text and "**no**" not in text
     readme = tmp_path / "README.md"

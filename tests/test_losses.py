@@ -95,3 +95,42 @@ def test_gradient_flows_to_online_features_only():
     online_img = tuple(t.clone().requires_grad_(True) for t in online_img)
     losses.slavc_loss(online_img, online_aud, mom_img, mom_aud, TAU).backward()
     assert all(t.grad is not None and t.grad.abs().sum() > 0 for t in online_img)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "max"])
+def test_an_excluded_pair_is_as_if_the_clip_were_not_in_the_batch(reduce):
+    img, aud = _features(12, n=4)
+    exclude = torch.zeros(4, 4, dtype=torch.bool)
+    exclude[0, 1] = exclude[1, 0] = True
+    scores = losses.slavc_scores(img[0], img[1], aud[0], aud[1], TAU, reduce, exclude)
+    kept = [0, 2, 3]  # frame 0's batch without clip 1
+    alone = losses.slavc_scores(img[0][:1], img[1][:1], aud[0][kept], aud[1][kept], TAU, reduce)
+    torch.testing.assert_close(scores[0, kept], alone[0], rtol=1e-12, atol=1e-12)
+    assert scores[0, 1] == -math.inf and scores[1, 0] == -math.inf
+    official = losses.slavc_scores(img[0], img[1], aud[0], aud[1], TAU, reduce)
+    torch.testing.assert_close(scores[2:], official[2:])  # rows without an excluded pair are unchanged
+    none_out = torch.zeros(4, 4, dtype=torch.bool)
+    nothing = losses.slavc_scores(img[0], img[1], aud[0], aud[1], TAU, reduce, none_out)
+    torch.testing.assert_close(nothing, official, rtol=0, atol=0)
+
+
+def test_excluded_pairs_leave_the_loss_and_its_gradients_finite():
+    online_img, online_aud = _features(13, n=4)
+    mom_img, mom_aud = _features(14, n=4)
+    online_img = tuple(t.clone().requires_grad_(True) for t in online_img)
+    exclude = losses.same_class_pairs([{"dog"}, {"dog", "bell"}, {"bell"}, set()])
+    loss = losses.slavc_loss(online_img, online_aud, mom_img, mom_aud, TAU, exclude=exclude)
+    loss.backward()
+    assert torch.isfinite(loss) and all(torch.isfinite(t.grad).all() for t in online_img)
+    assert loss < losses.slavc_loss(online_img, online_aud, mom_img, mom_aud, TAU)  # fewer negatives
+
+
+def test_same_class_pairs_and_bad_masks():
+    pairs = losses.same_class_pairs([{"dog"}, {"dog", "bell"}, {"bell"}, frozenset()])
+    assert pairs.tolist() == [[False, True, False, False], [True, False, True, False],
+                              [False, True, False, False], [False, False, False, False]]
+    img, aud = _features(15, n=3)
+    with pytest.raises(ValueError, match="diagonal"):
+        losses.slavc_scores(img[0], img[1], aud[0], aud[1], TAU, exclude=torch.eye(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"\[3, 3\]"):
+        losses.slavc_scores(img[0], img[1], aud[0], aud[1], TAU, exclude=torch.zeros(2, 2, dtype=torch.bool))

@@ -196,6 +196,19 @@ def test_loss_variants_train(loss):
     assert m.imgnet.features[0][0].weight.grad is not None
 
 
+def test_training_loss_passes_excluded_pairs_to_the_slavc_losses_only():
+    torch.manual_seed(0)
+    m = SLAVC(backbone="mobilenet_v3_small", dim=32).eval()  # eval: no dropout, no momentum update
+    images, specs = _inputs(size=64)
+    exclude = torch.zeros(B, B, dtype=torch.bool)
+    exclude[0, 1] = exclude[1, 0] = True
+    with torch.no_grad():
+        official, fewer = m.training_loss(images, specs), m.training_loss(images, specs, exclude)
+    assert torch.isfinite(fewer) and fewer != official
+    with pytest.raises(ValueError, match="ezvsl"):
+        SLAVC(backbone="mobilenet_v3_small", dim=32, loss="ezvsl").training_loss(images, specs, exclude)
+
+
 def test_mobilenet_backbone_shapes():
     m = SLAVC(backbone="mobilenet_v3_small", dim=64).eval()
     images, specs = _inputs()

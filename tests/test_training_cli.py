@@ -137,3 +137,27 @@ def test_refusals_and_resume(finished_run, tmp_path, capsys):
     assert "finished: 3 steps" in capsys.readouterr().out
     assert [r["step"] for r in read_metrics(run, "step")] == [1, 2, 3]
     assert RunLayout(run).read_summary()["steps"] == 3
+
+
+def test_training_without_same_class_negatives_reads_the_toy_labels(tmp_path):
+    """``optim.same_class_negatives=false`` leaves the pairs of a batch that share a heard class out
+    of the loss: on batches that hold such pairs the step losses differ from the official ones."""
+    from slavc_lite.evaluation.testsets import read_toy_scenes
+    from slavc_lite.losses import same_class_pairs
+
+    toy = tmp_path / "toy"
+    base = {**TINY, "data.toy_root": str(toy), "optim.batch_size": 8, "optim.max_steps": 2}
+    losses = {}
+    for name, extra in (("official", {}), ("masked", {"optim.same_class_negatives": False})):
+        args = []
+        for key, value in {**base, **extra}.items():
+            args += ["--set", f"{key}={value}"]
+        out = str(tmp_path / name)
+        assert main(["train", "--preset", "cpu-toy", "--out", out, "--no-progress", *args]) == 0
+        losses[name] = [r["loss"] for r in read_metrics(tmp_path / name, "step")]
+    config = TrainConfig.from_json(RunLayout(tmp_path / "masked").config)
+    assert config.optim.same_class_negatives is False
+    heard = read_toy_scenes(toy / "train" / "scenes.csv").audio_classes
+    assert same_class_pairs(list(heard.values())).any()  # the tiny world has such pairs to leave out
+    assert losses["official"] != losses["masked"]
+    assert all(torch.isfinite(torch.tensor(v)).all() for v in losses.values())

@@ -101,6 +101,8 @@ def test_bad_overrides_are_refused(overrides, message):
     ({"optim.batch_size": 0}, "optim.batch_size"),
     ({"run.best_metric": "visible.Recall"}, "run.best_metric"),
     ({"run.amp_dtype": "float8"}, "run.amp_dtype"),
+    ({"optim.same_class_negatives": False, "data.train_root": "data/vggsound"}, "toy world's labels"),
+    ({"optim.same_class_negatives": False, "model.loss": "ezvsl"}, "a SLAVC loss"),
 ])
 def test_validate_names_the_bad_value(overrides, message):
     with pytest.raises(ConfigError, match=message):

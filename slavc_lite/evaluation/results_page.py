@@ -8,6 +8,8 @@ Two committed files hold the measured numbers:
   the negative-audio tables of Juanola, Haro and Fuentes (SLAVC alone and with OGL);
 * ``results/toy_seeds.json``: the ``cpu-toy`` recipe with several seeds
   (``experiments/toy_seeds.py`` writes ``build/seeds/summary.json``);
+* ``results/toy_seed_variants/<tag>.json``: variants of that recipe measured the same way
+  (``experiments/toy_seeds.py --set KEY=VALUE --tag TAG`` writes ``build/seeds-TAG/summary.json``);
 * ``results/toy_decay.json``: the controlled longer runs of ``experiments/toy_decay.py``
   (``build/decay/decay.json``);
 * ``results/benchmarks.json``: every ``name: value`` line of the benchmark scripts
@@ -35,6 +37,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from slavc_lite.atomic_files import atomic_write_text
 from slavc_lite.evaluation.key_figures import KEY_MAPS, key_figures
 from slavc_lite.evaluation.report import (
@@ -51,6 +55,7 @@ END = "<!-- results:end -->"
 MAKE_RUN_FILE = "toy_make_run.json"
 SEEDS_FILE = "toy_seeds.json"
 DECAY_FILE = "toy_decay.json"
+VARIANTS_DIR = "toy_seed_variants"
 VIDEO_FILE = "toy_video.json"
 BENCH_FILE = "benchmarks.json"
 _BENCH_BOOKKEEPING = ("machine", "weights", "clip", "load_average_1min_at_start", "load_average_1min_at_end")
@@ -263,6 +268,36 @@ def _seeds_section(seeds: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _median_over(runs: list[Mapping[str, Any]], name: str) -> float | None:
+    values = [r["figures"][name] for r in runs if r["figures"].get(name) is not None]
+    values = [v for v in values if math.isfinite(v)]
+    return float(np.median(values)) if values else None
+
+
+def _variants_section(
+    recipe: Mapping[str, Any] | None, variants: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """One row per variant: its SLAVC key figures (median over its seeds) beside the recipe's on
+    the same seeds, so that a one-seed variant is compared with that seed and not a median."""
+    lines = [
+        "Variants of the recipe, one change each, measured the same way (`experiments/toy_seeds.py "
+        "--set KEY=VALUE --tag NAME`); SLAVC map, median over the variant's seeds, and in brackets the "
+        "recipe's own median over the same seeds:",
+        "",
+    ]
+    rows = []
+    for tag, v in variants.items():
+        seeds = [r["seed"] for r in v["runs"]]
+        same = [r for r in (recipe or {}).get("runs", []) if r["seed"] in seeds]
+        cells = []
+        for fig in _FIGURE_LABELS:
+            mine, base = _median_over(v["runs"], f"slavc.{fig}"), _median_over(same, f"slavc.{fig}")
+            cells.append(f"{_f(mine)} ({_f(base)})" if len(same) == len(seeds) else _f(mine))
+        change = ", ".join(f"`{k}={val}`" for k, val in v.get("overrides", {}).items())
+        rows.append([f"`{tag}`", change, ", ".join(map(str, seeds)), *cells])
+    return lines + _table(["variant", "change", "seeds", *_FIGURE_LABELS.values()], rows)
+
+
 def _decay_section(decay: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Longer runs ({decay['epochs']} epochs, one change at a time from one object network; "
@@ -340,6 +375,11 @@ def render_results(results: Path) -> str:
             lines += [""] + _negative_audio_section(run)
     if seeds_file.is_file():
         lines += [""] + _seeds_section(json.loads(seeds_file.read_text(encoding="utf-8")))
+    variant_files = sorted((results / VARIANTS_DIR).glob("*.json"))
+    if variant_files:
+        recipe = json.loads(seeds_file.read_text(encoding="utf-8")) if seeds_file.is_file() else None
+        variants = {f.stem: json.loads(f.read_text(encoding="utf-8")) for f in variant_files}
+        lines += [""] + _variants_section(recipe, variants)
     if (results / DECAY_FILE).is_file():
         lines += [""] + _decay_section(json.loads((results / DECAY_FILE).read_text(encoding="utf-8")))
     if (results / VIDEO_FILE).is_file():
@@ -398,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
                 atomic_write_text(args.results / name, json.dumps(video, indent=2) + "\n")
             elif source.is_file():
                 shutil.copyfile(source, args.results / name)
+        for source in sorted(args.build.glob("seeds-*/summary.json")):
+            tag = source.parent.name.removeprefix("seeds-")
+            (args.results / VARIANTS_DIR).mkdir(exist_ok=True)
+            shutil.copyfile(source, args.results / VARIANTS_DIR / f"{tag}.json")
     changed = update_readme(args.readme, args.results)
     print(f"{args.readme}: {'updated' if changed else 'already up to date'}")
     return 0

@@ -134,6 +134,9 @@ class OptimConfig:
     linear warm-up, the official options (see :mod:`slavc_lite.training.schedule`).
     ``image_trunk_lr_scale``: the online image trunk's learning rate as a multiple of ``lr``
     (official: 1, everything trains alike; 0 freezes the trunk, which then needs no gradient).
+    ``same_class_negatives``: official ``True``; ``False`` leaves the pairs of a batch whose clips
+    share a heard class out of the loss's negatives (:func:`slavc_lite.losses.same_class_pairs`),
+    a controlled experiment that reads the labels of the toy world's ``train/scenes.csv``.
     """
 
     lr: float = 1e-4
@@ -145,6 +148,7 @@ class OptimConfig:
     lr_schedule: str = "constant"
     warmup_epochs: float = 0.0
     image_trunk_lr_scale: float = 1.0
+    same_class_negatives: bool = True
 
 
 @dataclass
@@ -297,6 +301,9 @@ class TrainConfig:
             problems.append(f"optim.warmup_epochs must be in [0, optim.epochs), not {o.warmup_epochs}")
         if o.image_trunk_lr_scale < 0:
             problems.append(f"optim.image_trunk_lr_scale must be >= 0, not {o.image_trunk_lr_scale}")
+        if not o.same_class_negatives and (d.train_root is not None or m.loss == "ezvsl"):
+            problems.append("optim.same_class_negatives=false needs the toy world's labels (data.train_root "
+                            "unset) and a SLAVC loss (model.loss 'official' or 'paper')")
         if o.max_steps is not None and o.max_steps < 1:
             problems.append(f"optim.max_steps must be >= 1 or none, not {o.max_steps}")
         if r.checkpoint_every < 0 or r.log_every < 1 or r.check_replicas_every < 0:

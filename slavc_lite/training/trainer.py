@@ -42,11 +42,12 @@ from torch import nn
 from slavc_lite._version import __version__
 from slavc_lite.checkpoints import load_checkpoint, official_state_dict, save_checkpoint
 from slavc_lite.errors import CheckpointError, SlavcLiteError
+from slavc_lite.losses import same_class_pairs
 from slavc_lite.model import SLAVC
 from slavc_lite.training import distributed as D
 from slavc_lite.training.batchnorm import set_batch_norm_momentum
 from slavc_lite.training.config import PRETRAINED_OBJECT_NET, TrainConfig
-from slavc_lite.training.data import RunData, ShardedLoader, load_run_data
+from slavc_lite.training.data import RunData, ShardedLoader, load_run_data, toy_world_root
 from slavc_lite.training.files import write_json
 from slavc_lite.training.layout import RunLayout
 from slavc_lite.training.metrics_log import MetricsLog, describe_event
@@ -116,6 +117,8 @@ class Trainer:
         self.log: MetricsLog | None = None
         self.pretrain_info: dict | None = None
         self._resume_states: list[dict] | None = None
+        self.heard_classes: dict[str, frozenset[str]] | None = None  # optim.same_class_negatives=false
+        self._scenes_file: Path | None = None
         self._wall_start = time.perf_counter()
 
     # ------------------------------------------------------------------ events
@@ -303,8 +306,9 @@ class Trainer:
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
             specs = specs.contiguous(memory_format=torch.channels_last)
+        exclude = self._same_class_pairs(batch["id"]) if self.heard_classes is not None else None
         with autocast(self.precision):
-            loss = self.step_model(images, specs)
+            loss = self.step_model(images, specs, exclude)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.config.optim.clip_norm > 0:
@@ -313,6 +317,23 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return loss.detach()
+
+    def _read_heard_classes(self) -> None:
+        """With ``optim.same_class_negatives`` off: what each training clip sounds like (toy labels)."""
+        if self.config.optim.same_class_negatives:
+            return
+        from slavc_lite.evaluation.testsets import read_toy_scenes
+
+        scenes = toy_world_root(self.config) / "train" / "scenes.csv"
+        self.heard_classes = read_toy_scenes(scenes).audio_classes
+        self._scenes_file = scenes
+
+    def _same_class_pairs(self, ids: list[str]) -> torch.Tensor:
+        missing = [i for i in ids if i not in self.heard_classes]
+        if missing:
+            raise SlavcLiteError(f"{self._scenes_file}: no labels for the training pairs {missing[:5]}: "
+                                 "optim.same_class_negatives=false needs every pair's heard classes")
+        return same_class_pairs([self.heard_classes[i] for i in ids]).to(self.device)
 
     def _mean_loss(self, total: torch.Tensor, count: int) -> float:
         value = torch.stack([total.float().to(self.device), torch.tensor(float(count), device=self.device)])
@@ -406,6 +427,7 @@ class Trainer:
         if self.ctx.is_main and self.log is not None and not self.resume:
             self.log.clear()
         self.data: RunData = load_run_data(cfg, self.ctx, progress=self.show)
+        self._read_heard_classes()
         self._pretrain()
         self.build_model()
         self.loader = ShardedLoader(self.data.train, self.batch_size, seed=cfg.run.seed, rank=self.ctx.rank,
