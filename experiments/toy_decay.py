@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,6 +40,7 @@ from _common import say, toy_world_overrides, train_unless_finished  # noqa: E40
 
 from slavc_lite.atomic_files import atomic_write_text  # noqa: E402
 from slavc_lite.training import preset  # noqa: E402
+from slavc_lite.training.layout import RunLayout  # noqa: E402
 from slavc_lite.training.metrics_log import read_metrics  # noqa: E402
 
 CONDITIONS: dict[str, dict[str, object]] = {
@@ -96,12 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         run = args.runs / name.split(" (")[0].replace(" ", "-")
         overrides = {**toy_world_overrides(args.data), "optim.epochs": args.epochs, "run.pretrain_epochs": 0,
                      "model.image_weights": str(args.object_net.resolve()), **CONDITIONS[name]}
-        start = time.perf_counter()
         train_unless_finished(preset("cpu-toy").with_overrides(overrides), run)
         points = curve(run)
         summary = summarize(points)
+        # The run's own training time (also right when a finished run is reused).
+        train_seconds = RunLayout(run).read_summary()["train_seconds"]
         record["runs"][name] = {"overrides": CONDITIONS[name], "curve": points, **summary,
-                                "seconds": round(time.perf_counter() - start, 1)}
+                                "train_seconds": train_seconds}
         for key, value in summary.items():
             say(f"{name}.{key}", f"{value:.3f}" if isinstance(value, float) else value)
     atomic_write_text(args.out / "decay.json", json.dumps(record, indent=2) + "\n")

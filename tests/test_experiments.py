@@ -28,7 +28,12 @@ def test_decay_summary_finds_best_and_last():
     s = decay.summarize(points)
     assert (s["best_cIoU"], s["best_cIoU_epoch"], s["last_cIoU"]) == (0.36, 2, 0.33)
     assert s["drop_cIoU"] == pytest.approx(0.03) and s["drop_AP"] == pytest.approx(0.05)
-    assert set(decay.CONDITIONS) >= {"SLAVC", "no momentum", "no dropout", "neither (EZ-VSL-like)"}
+    assert set(decay.CONDITIONS) >= {"SLAVC", "no momentum", "no dropout", "neither (EZ-VSL-like)",
+                                     "no same-class negatives"}
+    from slavc_lite.training import preset
+
+    for overrides in decay.CONDITIONS.values():  # every condition is a valid configuration
+        preset("cpu-toy").with_overrides(overrides).validate()
 
 
 def test_seed_runs_are_reused_only_with_the_same_configuration(tmp_path):
