@@ -138,7 +138,8 @@ def test_results_page_renders_and_updates_a_readme(tmp_path):
     (results / "toy_seed_variants" / "tau0.1.json").write_text(json.dumps(variant))
     text = render_results(results)
     ciou = figures["slavc.cIoU"]
-    assert f"| `tau0.1` | `model.tau=0.1` | 1 | {ciou - 0.1:.3f} ({ciou:.3f}) |" in text  # beside the same seed
+    # the variant's seed-1 figure beside the recipe's seed-1 figure
+    assert f"| `tau0.1` | `model.tau=0.1` | 1 | {ciou - 0.1:.3f} ({ciou:.3f}) |" in text
     assert "Longer runs (12 epochs" in text and "| SLAVC | 0.310 (2) | 0.270 | 0.400 (3) | 0.300 |" in text
     assert text.startswith(BEGIN) and text.endswith(END) and "0.450" in text and "**no**" not in text
     readme = tmp_path / "README.md"
