@@ -13,7 +13,7 @@ controlled changes, one at a time, from the same object network and the same see
 * ``frozen image trunk``: the online image trunk does not train (``optim.image_trunk_lr_scale=0``);
 * ``no same-class negatives``: the pairs of a batch whose clips share a heard class are left out
   of the loss's negatives (``optim.same_class_negatives=false``, the toy world's labels): with ten
-  sounding classes a batch of 32 holds about three pairs of each, which the contrastive loss
+  sounding classes a batch of 32 holds several clips of each class, which the contrastive loss
   otherwise pushes apart although they sound alike.
 
 Every run starts from the object network of one pretraining (``--object-net``, default the

@@ -85,14 +85,16 @@ def _audio_cosines(emb: torch.Tensor, classes: Sequence[str]) -> tuple[float, fl
 
 
 @torch.no_grad()
-def _momentum_embeddings(model: nn.Module, batch: Mapping[str, Any]) -> tuple[tuple, tuple]:
-    """Head-1 and head-2 image maps and audio embeddings of ``batch`` from the momentum networks,
-    in eval mode (no dropout); the model's mode is restored."""
+def _eval_embeddings(model: nn.Module, batch: Mapping[str, Any],
+                         image_momentum: bool = True) -> tuple[tuple, tuple]:
+    """Head-1 and head-2 image maps and audio embeddings of ``batch``, in eval mode (no dropout);
+    the model's mode is restored. The audio comes from the momentum networks, and so do the image
+    maps unless ``image_momentum`` is false (then the online image networks, as in Eq. 4's i2a term)."""
     was_training = model.training
     model.eval()
     try:
         device = next(model.parameters()).device
-        cells = model.encode_image(batch["image"].to(device), momentum=True)
+        cells = model.encode_image(batch["image"].to(device), momentum=image_momentum)
         auds = model.encode_audio(batch["spec"].to(device), momentum=True)
         return cells, auds
     finally:
@@ -119,7 +121,7 @@ def head_diagnostics(model: nn.Module, batch: Mapping[str, Any], classes: Sequen
         ``{"head 1": {...}, "head 2": {...}}``, each with ``audio_same_class``,
         ``audio_other_class``, ``cell_inside_box`` and ``cell_outside_box``.
     """
-    cells, auds = _momentum_embeddings(model, batch)
+    cells, auds = _eval_embeddings(model, batch)
     inside = _inside_cells(batch["gt_map"], cells[0].shape[-2:], cells[0].device)
     out = {}
     for k, name in enumerate(("head 1", "head 2")):
@@ -148,7 +150,7 @@ def map_parts_pointing(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, 
     from slavc_lite.evaluation.inference import pointing_hits
     from slavc_lite.maps import upsample
 
-    (y1, y2), (a1, a2) = _momentum_embeddings(model, batch)
+    (y1, y2), (a1, a2) = _eval_embeddings(model, batch)
     gt = torch.as_tensor(batch["gt_map"]).float()
     shared = a1.mean(dim=0, keepdim=True).expand_as(a1)
     s1_shared = torch.einsum("nchw,nc->nhw", y1, shared)
@@ -176,7 +178,7 @@ def clip_part_profile(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, f
         ``background_std`` (the mean over pairs of the cosines' standard deviation over the cells
         outside the box) and ``pairs`` (how many pairs were counted).
     """
-    (y1, _), (a1, _) = _momentum_embeddings(model, batch)
+    (y1, _), (a1, _) = _eval_embeddings(model, batch)
     inside = _inside_cells(batch["gt_map"], y1.shape[-2:], y1.device)
     a_bar = a1.mean(dim=0, keepdim=True)
     cos = torch.einsum("nchw,nc->nhw", y1, F.normalize(a1 - a_bar, dim=1))
@@ -235,14 +237,7 @@ def loc_gradient_agreement(
         gradients at the level of rounding errors, so its cosines mean nothing.
     """
     tau = float(getattr(model, "tau", 0.03)) if tau is None else float(tau)
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        y1, y2 = model.encode_image(batch["image"].to(device))
-        a1, a2 = model.encode_audio(batch["spec"].to(device), momentum=True)
-    finally:
-        model.train(was_training)
+    (y1, y2), (a1, a2) = _eval_embeddings(model, batch, image_momentum=False)
     descent = loc_descent(y1, y2, a1, a2, tau)
     own = descent.diagonal(dim1=0, dim2=1).T  # [N, h*w]
     others = descent.sum(dim=1) - own

@@ -118,7 +118,6 @@ class Trainer:
         self.pretrain_info: dict | None = None
         self._resume_states: list[dict] | None = None
         self.heard_classes: dict[str, frozenset[str]] | None = None  # optim.same_class_negatives=false
-        self._scenes_file: Path | None = None
         self._wall_start = time.perf_counter()
 
     # ------------------------------------------------------------------ events
@@ -318,21 +317,24 @@ class Trainer:
         self.scaler.update()
         return loss.detach()
 
+    def _train_scenes_file(self) -> Path:
+        """The toy world's labels of the training split (``optim.same_class_negatives=false``)."""
+        return toy_world_root(self.config) / "train" / "scenes.csv"
+
     def _read_heard_classes(self) -> None:
         """With ``optim.same_class_negatives`` off: what each training clip sounds like (toy labels)."""
         if self.config.optim.same_class_negatives:
             return
         from slavc_lite.evaluation.testsets import read_toy_scenes
 
-        scenes = toy_world_root(self.config) / "train" / "scenes.csv"
-        self.heard_classes = read_toy_scenes(scenes).audio_classes
-        self._scenes_file = scenes
+        self.heard_classes = read_toy_scenes(self._train_scenes_file()).audio_classes
 
     def _same_class_pairs(self, ids: list[str]) -> torch.Tensor:
         missing = [i for i in ids if i not in self.heard_classes]
         if missing:
-            raise SlavcLiteError(f"{self._scenes_file}: no labels for the training pairs {missing[:5]}: "
-                                 "optim.same_class_negatives=false needs every pair's heard classes")
+            raise SlavcLiteError(f"{self._train_scenes_file()}: no labels for the training pairs "
+                                 f"{missing[:5]}: optim.same_class_negatives=false needs every pair's "
+                                 "heard classes")
         return same_class_pairs([self.heard_classes[i] for i in ids]).to(self.device)
 
     def _mean_loss(self, total: torch.Tensor, count: int) -> float:
