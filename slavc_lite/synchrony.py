@@ -37,6 +37,8 @@ __all__ = [
     "audio_energy",
     "visual_change",
     "correlation_map",
+    "clip_correlation",
+    "synchrony_from_correlation",
     "synchrony_map",
     "windowed_synchrony_maps",
     "relative",
@@ -139,10 +141,27 @@ def synchrony_map(frames: np.ndarray, times: np.ndarray, waveform: np.ndarray, s
         raise ValueError(f"{len(frames)} frames but {len(times)} times")
     if len(frames) < 3:
         raise ValueError(f"synchrony needs at least 3 frames (2 changes), got {len(frames)}")
+    grid = clip_correlation(frames, times, waveform, sample_rate, cell)
+    return synchrony_from_correlation(grid, smooth, size)
+
+
+def clip_correlation(frames: np.ndarray, times: np.ndarray, waveform: np.ndarray, sample_rate: int,
+                     cell: int = DEFAULT_CELL) -> np.ndarray:
+    """The raw correlation grid ``rho`` of a clip (``[H // cell, W // cell]``, in [-1, 1]): the
+    audio energy change against each cell's visual change, before clipping and smoothing."""
     energy = audio_energy(waveform, sample_rate, times)
-    grid = correlation_map(np.abs(np.diff(energy)), visual_change(frames, cell))
-    grid = _smooth(np.clip(grid, 0.0, None), smooth)
-    return np.clip(_upsample(grid, size), 0.0, 1.0).astype(np.float32)
+    return correlation_map(np.abs(np.diff(energy)), visual_change(frames, cell))
+
+
+def synchrony_from_correlation(grid: np.ndarray, smooth: float = DEFAULT_SMOOTH,
+                               size: int = 224) -> np.ndarray:
+    """The synchrony map from a correlation grid: ``max(rho, 0)``, a Gaussian of ``smooth`` cells,
+    bilinear upsampling to ``size`` x ``size``; float32 in [0, 1].
+
+    A wider Gaussian spreads the evidence of an object's moving edges (a squashing drum changes
+    only at its top) over the object itself."""
+    smoothed = _smooth(np.clip(np.asarray(grid), 0.0, None), smooth)
+    return np.clip(_upsample(smoothed, size), 0.0, 1.0).astype(np.float32)
 
 
 def windowed_synchrony_maps(frames: np.ndarray, times: np.ndarray, waveform: np.ndarray, sample_rate: int,

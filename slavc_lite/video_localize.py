@@ -152,6 +152,7 @@ class VideoLocalization:
         device: where the maps were computed.
         backbone: the visual architecture.
         audio_offset: time of the source's first audio sample on the frames' clock.
+        synchrony: the gate settings ``{"weight", "smooth"}`` once :func:`add_synchrony` ran.
     """
 
     times: np.ndarray
@@ -167,6 +168,7 @@ class VideoLocalization:
     device: str = "cpu"
     backbone: str = ""
     audio_offset: float = 0.0
+    synchrony: dict[str, float] | None = None
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -254,17 +256,19 @@ def localize_video(
 
 
 def add_synchrony(result: VideoLocalization, every: VideoClip, weight: float,
-                  semantic: tuple[str, ...] = ("slavc", "vsl")) -> None:
+                  semantic: tuple[str, ...] = ("slavc", "vsl"), smooth: float | None = None) -> None:
     """Add the audio-visual synchrony map of every frame of ``result`` and the semantic maps gated
     by it (``"synchrony"``, ``"slavc+sync"``, ``"vsl+sync"``), in place.
 
     ``every`` is the same file read at its own frame rate (``read_clip(path, fps=None)``): the
     synchrony of a frame is measured on the frames within the 3 s window of its audio
-    (:func:`slavc_lite.synchrony.windowed_synchrony_maps`), and the gate is
+    (:func:`slavc_lite.synchrony.windowed_synchrony_maps`, smoothed by ``smooth`` cells, default
+    :data:`~slavc_lite.synchrony.DEFAULT_SMOOTH`), and the gate is
     :func:`slavc_lite.synchrony.gated_map` with ``weight``.
     """
-    from slavc_lite.synchrony import gated_maps, windowed_synchrony_maps
+    from slavc_lite.synchrony import DEFAULT_SMOOTH, gated_maps, windowed_synchrony_maps
 
+    smooth = DEFAULT_SMOOTH if smooth is None else float(smooth)
     if len(every) < 3:
         raise ValueError(f"synchrony needs at least 3 frames; the clip read at its own rate has {len(every)}")
     frames = every.frames
@@ -272,7 +276,9 @@ def add_synchrony(result: VideoLocalization, every: VideoClip, weight: float,
         frames = np.stack([np.asarray(Image.fromarray(f).resize((maps.MAP_SIZE, maps.MAP_SIZE),
                                                                 Image.BILINEAR)) for f in frames])
     sync = windowed_synchrony_maps(frames, every.times - every.audio_offset, every.audio, every.sample_rate,
-                                   centres=result.times - result.audio_offset, seconds=TEST_SECONDS)
+                                   centres=result.times - result.audio_offset, seconds=TEST_SECONDS,
+                                   smooth=smooth)
     result.add_map("synchrony", sync)
     for name, gated in gated_maps(result.maps, sync, weight, semantic).items():
         result.add_map(name, gated)
+    result.synchrony = {"weight": float(weight), "smooth": smooth}

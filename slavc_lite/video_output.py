@@ -294,6 +294,7 @@ def result_record(result: VideoLocalization, files: dict[str, str] | None = None
         "device": result.device,
         "backbone": result.backbone,
         "maps": sorted(result.maps),
+        "synchrony_gate": result.synchrony,
         "scale": "fixed [0, 1]: SLAVC (cos + 1) / 2 of the two heads' mean, OGL mean |o| / 2.5, "
                  "VSL alpha * SLAVC + (1 - alpha) * OGL; confidence: mean of the top quarter; "
                  "peak: argmax location (x, y) in [0, 1] from the top-left corner",

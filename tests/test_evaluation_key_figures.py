@@ -152,3 +152,25 @@ def test_readme_results_are_the_committed_results():
     """The README's results block is exactly what the committed results/ files render to: a
     number typed into the block, or a results file changed without regenerating, fails here."""
     assert readme_block((ROOT / "README.md").read_text()) == render_results(ROOT / "results")
+
+
+def test_results_page_renders_the_video_worlds(tmp_path):
+    def targets(name, pick, gain, worst):
+        return [
+            {"map": name, "target": "picks", "value": pick, "needed": 0.8, "met": pick >= 0.8},
+            {"map": name, "target": "gain", "value": gain, "needed": 0.1, "met": gain >= 0.1},
+            {"map": name, "target": "worst", "value": worst, "needed": -0.02, "met": worst >= -0.02,
+             "kind": "same_type"},
+        ]
+
+    seeds = [{"seed": s, "gate_weight": 0.75, "gate_smooth": 4.0, "slavc_ciou": 0.3, "ceiling": 0.6,
+              "targets": targets("slavc+sync", 0.85, 0.15, worst) + targets("vsl+sync", 0.9, 0.12, 0.0)}
+             for s, worst in ((0, -0.01), (1, -0.05))]
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "toy_video_worlds.json").write_text(json.dumps({"run": "runs/cpu-toy", "seeds": seeds}))
+    text = render_results(results)
+    assert "| 1 | 0.75 / 4 | 0.300 / 0.600 | SLAVC with synchrony | 0.85 (yes) | +0.150 (yes) | " \
+        "-0.050 same_type (**no**) |" in text
+    assert "* SLAVC with synchrony: every target met on 1 of 2 worlds." in text
+    assert "* VSL with synchrony: every target met on 2 of 2 worlds." in text

@@ -19,6 +19,7 @@ from slavc_lite.data.toy.motion import (
     normalise_envelope,
     pose,
 )
+from slavc_lite.data.toy.sizes import place_in_row
 from slavc_lite.video_writer import write_mp4
 
 
@@ -75,6 +76,33 @@ def test_every_kind_builds_with_its_ground_truth(kind):
         assert len(sounding) == 2 and clip.audio_classes == [sounding[0].cls] * 2
     if kind in ("offscreen", "silence", "noise"):
         assert not clip.is_sounding
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_a_row_of_instances_fills_more_than_half_the_frame_without_overlap(n):
+    for seed in range(20):
+        boxes = place_in_row(np.random.default_rng(seed), n, 224)
+        assert len(boxes) == n
+        for k, (x0, y0, w, h) in enumerate(boxes):
+            assert k * 224 / n <= x0 and x0 + w <= (k + 1) * 224 / n  # inside its own slot
+            assert 0 <= y0 and y0 + h <= 224
+        assert sum(w * h for _, _, w, h in boxes) > 0.5 * 224 * 224
+    with pytest.raises(ValueError, match="at least one"):
+        place_in_row(np.random.default_rng(0), 0, 224)
+
+
+@pytest.mark.parametrize("kind", ["same_type_one_sounding", "same_type_two_sounding"])
+def test_same_type_instances_stand_in_a_row_with_the_heard_one_anywhere(kind):
+    heard_first, heard_last = 0, 0
+    for seed in range(12):
+        clip = make_clip(kind, np.random.default_rng(seed), "x")
+        row = sorted((o for o in clip.objects if o.role in ("sounding", "silent")), key=lambda o: o.box[0])
+        assert sum((o.box[2] - o.box[0]) * (o.box[3] - o.box[1]) for o in row) > 0.5
+        for k in range(1, len(row)):
+            assert row[k - 1].box[2] <= row[k].box[0]  # side by side, never overlapping
+        heard_first += row[0].role == "sounding"
+        heard_last += row[-1].role == "sounding"
+    assert heard_first > 0 and heard_last > 0
 
 
 def test_objects_stay_inside_their_ground_truth_box_in_every_frame():

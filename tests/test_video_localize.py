@@ -344,6 +344,7 @@ def test_outputs_decode_back(localized, tmp_path):
     record = json.loads(paths["result"].read_text())
     assert record["random_weights"] is True and record["fps"] == 4 and record["alpha"] == 0.4
     assert record["source"] == str(localized.source) and record["maps"] == ["ogl", "slavc", "vsl"]
+    assert record["synchrony_gate"] is None
     assert len(record["frames"]) == 16 and record["frames"][3]["time"] == 0.75
     frame = record["frames"][3]
     assert frame["confidence"]["vsl"] == pytest.approx(localized.confidences["vsl"][3], abs=1e-6)
@@ -479,10 +480,11 @@ def test_another_sound_track_or_none_to_put_back(localized, tmp_path):
 def test_video_options_without_a_video_are_refused(tmp_path, capsys):
     args = ["localize", "--image", "x.jpg", "--audio", "y.wav", "--out", str(tmp_path / "out"), "--fps", "3"]
     assert main(args) == 2
-    assert "--fps, --batch-size and --synchrony go with --video" in capsys.readouterr().err
-    args[-2:] = ["--synchrony", "0.5"]
-    assert main(args) == 2
-    assert "go with --video" in capsys.readouterr().err
+    assert "--synchrony and --synchrony-smooth go with --video" in capsys.readouterr().err
+    for option in (["--synchrony", "0.5"], ["--synchrony-smooth", "4"]):
+        args[-2:] = option
+        assert main(args) == 2
+        assert "go with --video" in capsys.readouterr().err
 
 
 def test_cli_video_with_synchrony(clip_path, tmp_path, capsys):
@@ -493,8 +495,16 @@ def test_cli_video_with_synchrony(clip_path, tmp_path, capsys):
     record = json.loads((out / "result.json").read_text())
     frame = record["frames"][0]
     assert {"synchrony", "slavc+sync", "vsl+sync"} <= set(frame["confidence"])
+    assert record["synchrony_gate"] == {"weight": 0.5, "smooth": 1.0}
+    smoothed = tmp_path / "smoothed"
+    assert main([*args[:4], str(smoothed), *args[5:-len(SMALL)], "--synchrony-smooth", "4", *SMALL]) == 0
+    wide = json.loads((smoothed / "result.json").read_text())
+    assert wide["synchrony_gate"] == {"weight": 0.5, "smooth": 4.0}
     assert main([*args[:-len(SMALL) - 4], "--synchrony", "1.5", *SMALL]) == 2
     assert "synchrony weight" in capsys.readouterr().err
+    no_weight = [a for a in args if a not in ("--synchrony", "0.5")]
+    assert main([*no_weight[:-len(SMALL)], "--synchrony-smooth", "4", *SMALL]) == 2
+    assert "--synchrony-smooth goes with --synchrony" in capsys.readouterr().err
 
 
 def test_add_synchrony_finds_the_square_that_moves_with_the_sound(localizer, tmp_path):
@@ -520,3 +530,12 @@ def test_add_synchrony_finds_the_square_that_moves_with_the_sound(localizer, tmp
     assert result.maps["synchrony"].shape == (len(result), 224, 224)
     for x, y in result.peaks["synchrony"]:
         assert 20 / 224 <= x < 80 / 224 and 80 / 224 <= y < 140 / 224
+    wide = localize_video(localizer, read_clip(path, fps=2), batch_size=8)
+    add_synchrony(wide, read_clip(path, fps=None), weight=1.0, smooth=4.0)
+    for x, y in wide.peaks["synchrony"]:
+        assert 20 / 224 <= x < 80 / 224 and 80 / 224 <= y < 140 / 224
+    # A wider Gaussian spreads the square's edges over it: lower peaks, more of the square lit.
+    assert wide.maps["synchrony"].max() < result.maps["synchrony"].max()
+    inside = (slice(None), slice(90, 130), slice(30, 70))
+    assert (wide.maps["synchrony"][inside] > 0.5 * wide.maps["synchrony"].max()).mean() >= \
+        (result.maps["synchrony"][inside] > 0.5 * result.maps["synchrony"].max()).mean()

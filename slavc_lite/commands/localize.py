@@ -3,7 +3,8 @@
     slavc-lite localize --image I --audio A --out DIR [--alpha 0.4] [--checkpoint C]
                         [--ogl-weights imagenet|FILE] [--random-weights] [--backbone NAME]
                         [--device auto]
-    slavc-lite localize --video CLIP --out DIR [--fps 2] [--batch-size 16] [--synchrony W] [same options]
+    slavc-lite localize --video CLIP --out DIR [--fps 2] [--batch-size 16]
+                        [--synchrony W [--synchrony-smooth CELLS]] [same options]
 
 Writes ``slavc.png``, ``ogl.png``, ``vsl.png`` (each map over the image), ``figure.png`` (the
 review's input | SLAVC | OGL | VSL row) and ``result.json`` (alpha, the confidence of each
@@ -65,6 +66,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "and VSL "
                         "gated by it with weight W in [0, 1] (chapter 09); localized.mp4 then shows "
                         "VSL gated by synchrony")
+    parser.add_argument("--synchrony-smooth", type=positive_number, default=None, metavar="CELLS",
+                        help="with --synchrony: Gaussian smoothing of the synchrony map, in cells of 4 "
+                        "pixels (default 1; the README gives the weight and smoothing make run chose "
+                        "on the toy validation clips)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--alpha", type=share("alpha"), default=0.4,
                         help="VSL weight of the SLAVC map (default 0.4 as in the IPOL demo; the "
@@ -141,6 +146,8 @@ def _run_video(args: argparse.Namespace) -> int:
     from slavc_lite.video_localize import DISPLAY_SIDE, localize_video
     from slavc_lite.video_output import FILES, write_outputs
 
+    if args.synchrony_smooth is not None and args.synchrony is None:
+        return _usage_error("--synchrony-smooth goes with --synchrony")
     fps = VIDEO_FPS if args.fps is None else args.fps
     batch_size = VIDEO_BATCH_SIZE if args.batch_size is None else args.batch_size
     # The clip first: a bad file fails before any weights are loaded. With --synchrony the same
@@ -160,7 +167,7 @@ def _run_video(args: argparse.Namespace) -> int:
     if every is not None:
         from slavc_lite.video_localize import add_synchrony
 
-        add_synchrony(result, every, args.synchrony)
+        add_synchrony(result, every, args.synchrony, smooth=args.synchrony_smooth)
         shown = "vsl+sync"
     out = Path(args.out)
     write_outputs(result, out, map_name=shown)
@@ -186,8 +193,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_video(args)
     if args.image is None or args.audio is None:
         return _usage_error("give --image and --audio (or --video CLIP)")
-    if args.fps is not None or args.batch_size is not None or args.synchrony is not None:
-        return _usage_error("--fps, --batch-size and --synchrony go with --video")
+    video_only = (args.fps, args.batch_size, args.synchrony, args.synchrony_smooth)
+    if any(option is not None for option in video_only):
+        return _usage_error("--fps, --batch-size, --synchrony and --synchrony-smooth go with --video")
     # Inputs first: a wrong path fails in a second, before any weights are loaded.
     image = load_image_tensor(args.image)
     spectrogram = load_spectrogram(args.audio)

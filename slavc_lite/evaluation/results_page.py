@@ -15,7 +15,9 @@ Two committed files hold the measured numbers:
 * ``results/benchmarks.json``: every ``name: value`` line of the benchmark scripts
   (``make bench``, ``benchmarks/run_benchmarks.py`` writes ``build/bench/benchmarks.json``);
 * ``results/toy_video.json``: ``make run``'s toy video evaluation
-  (``build/eval-video/metrics_video.json``, :mod:`slavc_lite.evaluation.video`).
+  (``build/eval-video/metrics_video.json``, :mod:`slavc_lite.evaluation.video`);
+* ``results/toy_video_worlds.json``: the video targets on several draws of the toy video world
+  (``experiments/toy_video_worlds.py`` writes ``build/video-worlds/summary.json``).
 
 :func:`render_results` turns them into markdown, and :func:`update_readme` puts that between
 the markers ``<!-- results:begin -->`` and ``<!-- results:end -->`` of ``README.md``. A test
@@ -57,11 +59,14 @@ SEEDS_FILE = "toy_seeds.json"
 DECAY_FILE = "toy_decay.json"
 VARIANTS_DIR = "toy_seed_variants"
 VIDEO_FILE = "toy_video.json"
+VIDEO_WORLDS_FILE = "toy_video_worlds.json"
 BENCH_FILE = "benchmarks.json"
 _BENCH_BOOKKEEPING = ("machine", "weights", "clip", "load_average_1min_at_start", "load_average_1min_at_end")
 _VIDEO_MAPS = (("slavc", "SLAVC"), ("vsl", "VSL"), ("synchrony", "synchrony"),
                ("slavc+sync", "SLAVC with synchrony"), ("vsl+sync", "VSL with synchrony"),
                ("centre", "centre prior"))
+
+_GATED = (("slavc+sync", "SLAVC with synchrony"), ("vsl+sync", "VSL with synchrony"))
 
 _LABELS = {
     "slavc": "SLAVC (Eq. 6)",
@@ -327,8 +332,9 @@ def _video_section(video: Mapping[str, Any]) -> list[str]:
         "`make run`'s `slavc-lite evaluate-video` on the toy video test set "
         f"({video['n_test_clips']} clips of 3 s at 8 fps): the "
         f"still maps of frames sampled at {video['fps']:g} fps averaged over the clip "
-        f"(VSL alpha {video['alpha']:g}), the audio-visual synchrony map, and each gated by synchrony at "
-        f"weight {video['gate_weight']:g} (chosen on the validation clips). Each cell: official cIoU / "
+        f"(VSL alpha {video['alpha']:g}), the audio-visual synchrony map (smoothed by "
+        f"{video['gate_smooth']:g} cells), and each gated by synchrony at weight {video['gate_weight']:g} "
+        "(the gate and the smoothing chosen on the validation clips). Each cell: official cIoU / "
         "pointing game; the ceiling is the best official cIoU any map can reach on those clips.",
         "",
     ]
@@ -346,6 +352,41 @@ def _video_section(video: Mapping[str, Any]) -> list[str]:
         lines += _table(["kind"] + [label for _, label in _VIDEO_MAPS], rows)
     lines += [""] + [f"* {line}" for line in video_findings(video)]
     return lines
+
+
+def _video_worlds_section(summary: Mapping[str, Any]) -> list[str]:
+    rows_in = summary["seeds"]
+    lines = [
+        f"The video targets on {len(rows_in)} draws of the toy video world "
+        "(`experiments/toy_video_worlds.py`: for each seed a new world, the gate chosen on its "
+        "validation clips, the scores on its test clips; the `make run` model). Per gated map: the "
+        "share of `same_type_one_sounding` clips whose maximum is on the heard instance (at least 0.8 "
+        "aimed for), its cIoU gain over SLAVC there (at least +0.10), and its worst cIoU change "
+        "against SLAVC on the other kinds (at least -0.02), each with `met: yes/no`.",
+        "",
+    ]
+    rows = []
+    for row in rows_in:
+        for name, label in _GATED:
+            pick, gain, worst = [t for t in row["targets"] if t["map"] == name]
+            rows.append([
+                str(row["seed"]), f"{row['gate_weight']:g} / {row['gate_smooth']:g}",
+                f"{_f(row['slavc_ciou'])} / {_f(row['ceiling'])}", label,
+                f"{_f(pick['value'], 2)} ({_met(pick['met'])})",
+                f"{gain['value']:+.3f} ({_met(gain['met'])})",
+                f"{worst['value']:+.3f} {worst['kind']} ({_met(worst['met'])})",
+            ])
+    lines += _table(["world seed", "gate weight / smoothing", "SLAVC cIoU / ceiling", "map",
+                     "picks the heard one", "cIoU gain", "worst other kind"], rows)
+    lines.append("")
+    for name, label in _GATED:
+        every = sum(all(t["met"] for t in row["targets"] if t["map"] == name) for row in rows_in)
+        lines.append(f"* {label}: every target met on {every} of {len(rows_in)} worlds.")
+    return lines
+
+
+def _met(met: bool) -> str:
+    return "yes" if met else "**no**"
 
 
 def _bench_section(bench: Mapping[str, Any]) -> list[str]:
@@ -384,6 +425,9 @@ def render_results(results: Path) -> str:
         lines += [""] + _decay_section(json.loads((results / DECAY_FILE).read_text(encoding="utf-8")))
     if (results / VIDEO_FILE).is_file():
         lines += [""] + _video_section(json.loads((results / VIDEO_FILE).read_text(encoding="utf-8")))
+    if (results / VIDEO_WORLDS_FILE).is_file():
+        worlds = json.loads((results / VIDEO_WORLDS_FILE).read_text(encoding="utf-8"))
+        lines += [""] + _video_worlds_section(worlds)
     if (results / BENCH_FILE).is_file():
         lines += [""] + _bench_section(json.loads((results / BENCH_FILE).read_text(encoding="utf-8")))
     lines.append(END)
@@ -430,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.build / "seeds" / "summary.json", SEEDS_FILE),
             (args.build / "decay" / "decay.json", DECAY_FILE),
             (args.build / "eval-video" / "metrics_video.json", VIDEO_FILE),
+            (args.build / "video-worlds" / "summary.json", VIDEO_WORLDS_FILE),
             (args.build / "bench" / "benchmarks.json", BENCH_FILE),
         ):
             if source.is_file() and name == VIDEO_FILE:

@@ -133,7 +133,8 @@ class MainJob:
                                            ogl_weights=ogl_weights_for(self.run_dir))
         result = evaluate_videos(localizer, clips, self.build / tutorial.VIDEO_EVAL_NAME,
                                  progress=not self.quick)
-        self.record["videos"] = {"gate_weight": result["gate_weight"], "n_test_clips": result["n_test_clips"]}
+        self.record["videos"] = {"gate_weight": result["gate_weight"], "gate_smooth": result["gate_smooth"],
+                                 "n_test_clips": result["n_test_clips"]}
 
     def notebooks(self) -> None:
         from slavc_lite.teaching.notebook_runner import execute_notebook

@@ -29,7 +29,7 @@ from slavc_lite.data.toy.clips import CLIP_FPS, CLIP_KINDS, CLIP_SECONDS, ToyCli
 from slavc_lite.data.toy.world import sample_rng
 from slavc_lite.data.toy.writer import publish_folder, read_manifest, same_config
 
-TOY_VIDEO_VERSION = 2
+TOY_VIDEO_VERSION = 3
 VIDEO_MANIFEST = "toy_videos.json"
 CLIPS_FILE = "clips.json"
 VIDEO_SPLITS = ("val", "test")

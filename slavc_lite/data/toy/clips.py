@@ -18,6 +18,12 @@ Kinds: the still world's :data:`~slavc_lite.data.toy.scenes.KINDS` plus
 ``same_type_two_sounding``
     Three instances of one class, two of them heard (the audio is the sum of two clips).
 
+In these two kinds the instances stand side by side in a row and together fill more than
+half the frame (:func:`~slavc_lite.data.toy.sizes.place_in_row`), the heard one in a random
+slot: at VGG-SS sizes they would fit in half the frame together, and the official top-50%
+rule would then give a map that lights every instance the cIoU of one that picks the heard
+instance.
+
 The ground-truth box of an object is the union of its drawn extent over all frames, so it
 holds the object in every frame. The background is still; each frame gets fresh sensor
 noise (as a camera does), so nothing but the objects changes from frame to frame by more
@@ -44,9 +50,9 @@ from slavc_lite.data.toy.scenes import (
 from slavc_lite.data.toy.shapes import draw_object
 from slavc_lite.data.toy.sizes import (
     place_distractors,
+    place_in_row,
     place_key_objects,
     sample_distractor_size,
-    sample_vggss_size,
 )
 from slavc_lite.data.toy.sounds import class_sound
 
@@ -106,21 +112,25 @@ class ToyClip:
         return np.arange(len(self.frames)) / self.fps
 
 
+ROW_KINDS: tuple[str, ...] = ("same_type_one_sounding", "same_type_two_sounding")
+"""Kinds whose instances stand in a row (:func:`~slavc_lite.data.toy.sizes.place_in_row`)."""
+
+
 def _clip_layout(kind: str, rng: np.random.Generator, size: int):
-    """Key objects ``[(class, role, (w, h))]``, number of distractors, heard classes."""
-    if kind == "same_type_one_sounding":
+    """Key objects ``[(class, role, box)]``, number of distractors, heard classes.
+
+    ``box`` is a placed pixel box ``(x0, y0, w, h)`` for the row kinds and a size ``(w, h)``
+    still to be placed for the others."""
+    if kind in ROW_KINDS:
         n_distractors = int(rng.choice(2, p=[0.7, 0.3]))
         (a,) = _pick(rng, 1)
-        m = int(rng.choice([2, 3], p=[0.6, 0.4]))
-        keys = [(a, "sounding", sample_vggss_size(rng, size))]
-        keys += [(a, "silent", sample_vggss_size(rng, size)) for _ in range(m - 1)]
-        return keys, n_distractors, [a]
-    if kind == "same_type_two_sounding":
-        n_distractors = int(rng.choice(2, p=[0.7, 0.3]))
-        (a,) = _pick(rng, 1)
-        keys = [(a, "sounding", sample_vggss_size(rng, size)) for _ in range(2)]
-        keys.append((a, "silent", sample_vggss_size(rng, size)))
-        return keys, n_distractors, [a, a]
+        m = int(rng.choice([2, 3], p=[0.6, 0.4])) if kind == "same_type_one_sounding" else 3
+        n_heard = 1 if kind == "same_type_one_sounding" else 2
+        roles = ["sounding"] * n_heard + ["silent"] * (m - n_heard)
+        slots = rng.permutation(m)
+        boxes = place_in_row(rng, m, size)
+        keys = [(a, role, boxes[int(slot)]) for role, slot in zip(roles, slots, strict=True)]
+        return keys, n_distractors, [a] * n_heard
     return _layout(kind, rng, size)
 
 
@@ -157,7 +167,10 @@ def make_clip(kind: str, rng: np.random.Generator, clip_id: str, size: int = 224
         raise ValueError(f"unknown clip kind {kind!r}; known: {', '.join(CLIP_KINDS)}")
     key_objects, n_distractors, heard = _clip_layout(kind, rng, size)
     exclude = sorted({c for c, _, _ in key_objects} | set(heard))
-    key_boxes = place_key_objects(rng, [wh for _, _, wh in key_objects], size)
+    if kind in ROW_KINDS:
+        key_boxes = [box for _, _, box in key_objects]
+    else:
+        key_boxes = place_key_objects(rng, [wh for _, _, wh in key_objects], size)
     classes = pick_silent_classes(rng, n_distractors, exclude=exclude)
     d_boxes = place_distractors(rng, [sample_distractor_size(rng, size) for _ in classes], size, key_boxes)
     objects = [(c, "distractor", b) for c, b in zip(classes, d_boxes, strict=False) if b is not None]
