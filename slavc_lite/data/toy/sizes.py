@@ -19,7 +19,8 @@ the extremes tamed: no degenerate boxes (the smallest area is 0.4% of the frame,
 14x14 px), no full-frame boxes (at most 96%), aspects within [0.3, 3].
 
 The ``small`` hard case bypasses this distribution (boxes below 32x32 px), and scenes with
-several key objects shrink them together until they fit side by side. Silent distractors
+several key objects shrink them together until they fit side by side. The video world's rows of
+look-alikes (:func:`place_in_row`) are laid out by slot instead. Silent distractors
 (:func:`sample_distractor_size`) take whatever room the key objects leave.
 """
 
@@ -164,9 +165,10 @@ def place_in_row(rng: np.random.Generator, n: int, size: int) -> list[Box]:
     Why a row and not VGG-SS sizes: the official prediction is always the top half of the
     frame, so when all the instances fit in half the frame together, a map that lights every
     instance scores the same cIoU as a map that lights only the heard one, and the metric
-    cannot see which instance a map picks. Here the instances together cover more than half
-    the frame (at least ``0.85 * 0.70 = 60%``), as the tubas, planes and guitars of the
-    review's Figure 9 fill theirs, so picking the heard instance shows in cIoU.
+    cannot see which instance a map picks. Here the boxes of a row together cover at least
+    ``0.85 * 0.70 = 60%`` of the frame (the shapes drawn in them somewhat less, still more than
+    half), as the tubas, planes and guitars of the review's Figure 9 fill theirs, so picking the
+    heard instance shows in cIoU.
     """
     if n < 1:
         raise ValueError(f"a row needs at least one instance, got {n}")
