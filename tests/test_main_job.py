@@ -53,6 +53,9 @@ def test_video_evaluation_is_written(job):
     job, _ = job
     metrics = json.loads((job.build / "eval-video" / "metrics_video.json").read_text())
     assert "same_type_one_sounding" in metrics["tables"] and metrics["gate_weight"] in (0.25, 0.5, 0.75, 1.0)
+    assert metrics["gate_smooth"] in (1.0, 2.0, 4.0, 6.0) and len(metrics["gates_tried_on_val"]) == 16
+    record = json.loads((job.build / "metrics.json").read_text())
+    assert record["videos"]["gate_smooth"] == metrics["gate_smooth"]
     assert (job.build / "eval-video" / "metrics_video.md").is_file()
 
 
