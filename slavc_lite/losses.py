@@ -76,12 +76,10 @@ def same_class_pairs(classes: Sequence[frozenset[str] | set[str]]) -> torch.Tens
     sound alike (the false negatives of FNAC, Sun et al., CVPR 2023); only a world with labels,
     such as the toy world, knows them.
     """
-    b = len(classes)
-    out = torch.zeros(b, b, dtype=torch.bool)
-    for n in range(b):
-        for m in range(b):
-            out[n, m] = n != m and bool(set(classes[n]) & set(classes[m]))
-    return out
+    names = sorted(set().union(*classes))
+    heard = torch.tensor([[c in clip for c in names] for clip in classes], dtype=torch.float32)
+    heard = heard.reshape(len(classes), len(names))  # [B, classes] multi-hot; [B, 0] when all silent
+    return (heard @ heard.T > 0) & ~torch.eye(len(classes), dtype=torch.bool)
 
 
 def slavc_loss(

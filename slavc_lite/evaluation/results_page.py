@@ -39,10 +39,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from slavc_lite.atomic_files import atomic_write_text
-from slavc_lite.evaluation.key_figures import KEY_MAPS, key_figures
+from slavc_lite.evaluation.key_figures import KEY_MAPS, key_figures, spread
 from slavc_lite.evaluation.report import (
     PAPER_THRESHOLD_LABELS,
     json_safe,
@@ -276,7 +274,7 @@ def _seeds_section(seeds: Mapping[str, Any]) -> list[str]:
 def _median_over(runs: list[Mapping[str, Any]], name: str) -> float | None:
     values = [r["figures"][name] for r in runs if r["figures"].get(name) is not None]
     values = [v for v in values if math.isfinite(v)]
-    return float(np.median(values)) if values else None
+    return spread(values)["median"] if values else None
 
 
 def _variants_section(

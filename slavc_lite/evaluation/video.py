@@ -210,13 +210,19 @@ CIOU_TOLERANCE = COST_LIMIT
 kinds (on the validation clips), at most, for a gate to be eligible: the test's own limit."""
 
 
+def _ciou_changes(table: dict, name: str, leave_out: tuple[str, ...] = ()) -> dict[str, float]:
+    """``{kind: mean official cIoU of map name - SLAVC's}`` over the kinds of a :func:`kind_table`,
+    without ``"all sounding"`` and the kinds of ``leave_out``."""
+    return {kind: rows[name]["ciou"] - rows["slavc"]["ciou"] for kind, rows in table.items()
+            if kind != "all sounding" and kind not in leave_out}
+
+
 def _gate_scores(val_clips: list[ClipMaps], weight: float, smooth: float | None) -> dict[str, float]:
     """Validation scores of one gate: the mean cIoU gain of ``slavc+sync`` over SLAVC on the
     same-type clips, the worst gain on another kind (with its name), and the pointing game of
     ``slavc+sync`` on every sounding clip."""
     table = kind_table(val_clips, weight, names=("slavc", "slavc+sync"), smooth=smooth)
-    gains = {kind: rows["slavc+sync"]["ciou"] - rows["slavc"]["ciou"] for kind, rows in table.items()
-             if kind != "all sounding"}
+    gains = _ciou_changes(table, "slavc+sync")
     same = [k for k in SAME_TYPE_KINDS if k in gains]
     others = {k: g for k, g in gains.items() if k not in SAME_TYPE_KINDS}
     n = sum(table[k]["slavc"]["n"] for k in same)
@@ -335,8 +341,7 @@ def video_findings(result: dict) -> list[str]:
                 f"picks the heard instance in {g['pointing']:.0%} of same_type_one_sounding clips "
                 f"({pick_verdict} the {PICK_TARGET:.0%} aimed for), cIoU {gain:+.3f} ({gain_verdict} the "
                 f"{GAIN_TARGET:+.2f} aimed for) and adaptive cIoU {gain_adaptive:+.3f} against SLAVC there")
-        deltas = {kind: rows[name]["ciou"] - rows["slavc"]["ciou"] for kind, rows in tables.items()
-                  if kind not in ("same_type_one_sounding", "all sounding")}
+        deltas = _ciou_changes(tables, name, leave_out=("same_type_one_sounding",))
         worse = [f"{kind} ({delta:+.3f})" for kind, delta in deltas.items() if delta < -COST_LIMIT]
         parts.append(f"is never worse than SLAVC by more than {COST_LIMIT:g} cIoU on the other kinds"
                      if not worse else
@@ -355,8 +360,7 @@ def video_targets(result: dict) -> list[dict]:
     rows = []
     for name in GATED_MAPS:
         gain = one[name]["ciou"] - one["slavc"]["ciou"]
-        changes = {kind: rows_[name]["ciou"] - rows_["slavc"]["ciou"] for kind, rows_ in tables.items()
-                   if kind not in ("same_type_one_sounding", "all sounding")}
+        changes = _ciou_changes(tables, name, leave_out=("same_type_one_sounding",))
         worst_kind = min(changes, key=changes.get)
         worst = changes[worst_kind]
         rows += [
