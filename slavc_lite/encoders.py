@@ -10,6 +10,8 @@ Official SLAVC (model.py of the reference code):
 
 We keep torchvision's module names (``conv1``, ``layer4``, ...) so an official state dict
 loads key for key. ``mobilenet_v3_small`` is a cheaper option for CPU work (576 channels).
+``local_cnn`` is the toy world's image trunk (:class:`LocalCNNFeatureMap`, a plain CNN whose
+cells see only their neighbourhood) with the MobileNetV3-small audio trunk.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from torchvision.models.resnet import BasicBlock, ResNet
 from slavc_lite.errors import WeightsUnavailableError
 from slavc_lite.weights import ImageWeights, describe_weights, resolve_image_state_dict
 
-BACKBONES = ("resnet18", "mobilenet_v3_small")
+BACKBONES = ("resnet18", "mobilenet_v3_small", "local_cnn")
 _RESNET18_LAYERS = [2, 2, 2, 2]
 
 
@@ -116,10 +118,60 @@ class MobileNetAudioEncoder(MobileNetFeatureMap):
         return torch.flatten(self.pool(self.features(x)), 1)
 
 
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, stride: int) -> nn.Sequential:
+    """Conv (no bias; "same" padding for 3x3, none for the 4x4 patch and 1x1 convs), BatchNorm, ReLU."""
+    padding = (kernel - 1) // 2 if kernel > stride else 0
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel, stride, padding, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+class LocalCNNFeatureMap(nn.Sequential):
+    """A plain CNN whose 7x7 cells see only their neighbourhood: the toy world's image trunk.
+
+    Layers (BatchNorm and ReLU after each conv): a 4x4 stride-4 patch conv to 32 channels, then
+    3x3 convs at strides 1, 2, 1, 2, 1, 2 (32, 64, 64, 128, 128, 256 channels) and a 1x1 conv to
+    256. Output ``[B, 256, H/32, W/32]``. The receptive field of a cell is
+    :data:`LOCAL_CNN_RECEPTIVE_FIELD` pixels square (3.6 cells of 32 pixels), centred on it.
+
+    Why a trunk of its own: the toy object pretraining (the ImageNet stand-in) shows one object
+    per image and classifies the average of the cells, and a MobileNetV3-small cell sees the whole
+    224-pixel frame, so after it every background cell carries the class of the frame's object.
+    SLAVC's correspondence (Eq. 2) then finds the clip's class everywhere and its map does not
+    point at the object. ImageNet ResNets keep their late features near the object, which is why
+    class activation maps work (Zhou et al., CVPR 2016); a bounded receptive field gives the toy
+    trunk the same property by construction. ``experiments/cell_locality.py`` measures it (a
+    nearest-class-mean probe on background cells far from the object) for the pretrained trunks.
+    """
+
+    out_channels = 256
+
+    def __init__(self) -> None:
+        super().__init__(
+            _conv_bn_relu(3, 32, 4, 4),
+            _conv_bn_relu(32, 32, 3, 1),
+            _conv_bn_relu(32, 64, 3, 2),
+            _conv_bn_relu(64, 64, 3, 1),
+            _conv_bn_relu(64, 128, 3, 2),
+            _conv_bn_relu(128, 128, 3, 1),
+            _conv_bn_relu(128, 256, 3, 2),
+            _conv_bn_relu(256, 256, 1, 1),
+        )
+
+
+#: Side in pixels of the square input window a :class:`LocalCNNFeatureMap` cell depends on:
+#: 4 for the patch conv, then each 3x3 conv adds twice its input's stride (8, 8, 16, 16, 32, 32).
+LOCAL_CNN_RECEPTIVE_FIELD = 116
+
+
 def build_image_encoder(backbone: str = "resnet18", weights: ImageWeights = None) -> nn.Module:
     """The visual trunk (``imgnet``), optionally with pretrained weights (see :mod:`weights`)."""
     _check_backbone(backbone)
     state_dict = resolve_image_state_dict(backbone, weights)
+    if backbone == "local_cnn":
+        local = LocalCNNFeatureMap()
+        if state_dict is not None:
+            _load_backbone_weights(local, state_dict, backbone, describe_weights(weights))
+        return local
     if backbone == "resnet18":
         net = ResNetFeatureMap()
         if state_dict is not None:
@@ -132,7 +184,11 @@ def build_image_encoder(backbone: str = "resnet18", weights: ImageWeights = None
 
 
 def build_audio_encoder(backbone: str = "resnet18") -> nn.Module:
-    """The audio trunk (``audnet``), always from scratch as in the official code."""
+    """The audio trunk (``audnet``), always from scratch as in the official code.
+
+    ``local_cnn`` has no audio trunk of its own: it takes MobileNetV3-small's (the audio is not
+    what it is about, and the toy recipe used that one before).
+    """
     _check_backbone(backbone)
     return ResNetAudioEncoder() if backbone == "resnet18" else MobileNetAudioEncoder()
 

@@ -29,7 +29,8 @@ class SLAVC(nn.Module):
     """SLAVC with the official hyper-parameters as defaults.
 
     Args:
-        backbone: ``"resnet18"`` (faithful) or ``"mobilenet_v3_small"`` (CPU-friendly).
+        backbone: ``"resnet18"`` (faithful), ``"mobilenet_v3_small"`` (CPU-friendly) or
+            ``"local_cnn"`` (the toy world's image trunk, MobileNetV3-small audio trunk).
         image_weights: ``None`` (random init, e.g. before loading a checkpoint),
             ``"imagenet"`` (torchvision's weights; offline without a cached file it raises)
             or a path to a torchvision state dict.

@@ -103,5 +103,10 @@ def resolve_image_state_dict(backbone: str, weights: ImageWeights) -> dict[str, 
     if weights is None:
         return None
     if isinstance(weights, str) and weights == "imagenet":
+        if backbone == "local_cnn":
+            raise WeightsUnavailableError(
+                "the local_cnn trunk has no ImageNet weights: it is the toy world's, pretrained on the "
+                "toy objects by the run itself; pass that run's pretrain/object_net.pth (e.g. "
+                "--ogl-weights runs/cpu-toy/pretrain/object_net.pth)")
         return download_imagenet_state_dict(backbone)
     return read_state_dict_file(weights)

@@ -15,7 +15,14 @@ from slavc_lite.evaluation import hard_case_table, score_test_set
 from slavc_lite.evaluation.hard_cases import SINGLE_GROUPS, single_scene_groups
 from slavc_lite.evaluation.inference import inside_outside_contrast, pointing_hits
 from slavc_lite.evaluation.key_figures import TARGETS, key_figures, spread, toy_targets
-from slavc_lite.evaluation.results_page import BEGIN, END, readme_block, render_results, update_readme
+from slavc_lite.evaluation.results_page import (
+    BEGIN,
+    END,
+    readme_block,
+    render_results,
+    update_readme,
+    variant_base,
+)
 from slavc_lite.evaluation.testsets import load_test_set, read_toy_scenes
 from tests.test_evaluation_support import tiny_model, tiny_object_net, write_world
 
@@ -136,16 +143,52 @@ def test_results_page_renders_and_updates_a_readme(tmp_path):
     lower = {**figures, "slavc.cIoU": figures["slavc.cIoU"] - 0.1}
     variant = {"seeds": [1], "overrides": {"model.tau": "0.1"}, "runs": [{"seed": 1, "figures": lower}]}
     (results / "toy_seed_variants" / "tau0.1.json").write_text(json.dumps(variant))
+    probe = {"local_cnn": {"object_accuracy": 0.9, "far_accuracy": 0.12, "chance": 0.05, "object_cells": 40,
+                           "far_cells": 300}}
+    (results / "cell_locality.json").write_text(json.dumps(probe))
     text = render_results(results)
     ciou = figures["slavc.cIoU"]
+    assert "| `local_cnn` | 0.900 (40) | 0.120 (300) | 0.050 |" in text
     # the variant's seed-1 figure beside the recipe's seed-1 figure
     assert f"| `tau0.1` | `model.tau=0.1` | 1 | {ciou - 0.1:.3f} ({ciou:.3f}) |" in text
+    assert text.count("| the recipe |") == 1
     assert "Longer runs (12 epochs" in text and "| SLAVC | 0.310 (2) | 0.270 | 0.400 (3) | 0.300 |" in text
     assert text.startswith(BEGIN) and text.endswith(END) and "0.450" in text and "**no**" not in text
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{BEGIN}\nold\n{END}\n\nafter\n")
     assert update_readme(readme, results) and not update_readme(readme, results)
     assert readme_block(readme.read_text()) == text and readme.read_text().endswith("\nafter\n")
+
+
+def test_a_variant_of_a_variant_is_compared_with_that_variant(tmp_path):
+    figures = key_figures(_report())
+    results = tmp_path / "results"
+    (results / "toy_seed_variants").mkdir(parents=True)
+    times = {"pretrain_s": 80.0, "train_s": 300.0, "evaluate_s": 30.0}
+    recipe = {"seeds": [0], "runs": [{"seed": 0, "figures": figures, "times": times}],
+              "over_seeds": {k: spread([v]) for k, v in figures.items()}, "targets": toy_targets([figures])}
+    (results / "toy_seeds.json").write_text(json.dumps(recipe))
+
+    def variant(tag, overrides, ciou):
+        data = {"seeds": [0], "overrides": overrides,
+                "runs": [{"seed": 0, "figures": {**figures, "slavc.cIoU": ciou}}]}
+        (results / "toy_seed_variants" / f"{tag}.json").write_text(json.dumps(data))
+        return data
+
+    variants = {
+        "mobilenet": variant("mobilenet", {"model.backbone": "mobilenet_v3_small"}, 0.2),
+        "mobilenet-tau": variant("mobilenet-tau",
+                                 {"model.backbone": "mobilenet_v3_small", "model.tau": "0.1"}, 0.1),
+        "tau": variant("tau", {"model.tau": "0.2"}, 0.3),
+    }
+    assert variant_base("mobilenet-tau", variants) == "mobilenet"
+    assert variant_base("mobilenet", variants) is None and variant_base("tau", variants) is None
+    text = render_results(results)
+    ciou = figures["slavc.cIoU"]
+    assert "| `mobilenet-tau` | `model.tau=0.1` | 0 | 0.100 (0.200) |" in text
+    assert text.split("| `mobilenet-tau`")[1].split("\n")[0].endswith("| `mobilenet` |")
+    assert f"| `mobilenet` | `model.backbone=mobilenet_v3_small` | 0 | 0.200 ({ciou:.3f}) |" in text
+    assert f"| `tau` | `model.tau=0.2` | 0 | 0.300 ({ciou:.3f}) |" in text
 
 
 def test_readme_results_are_the_committed_results():

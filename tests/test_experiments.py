@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,32 @@ def test_a_recipe_variant_is_named_checked_and_kept_apart(tmp_path, capsys):
     with pytest.raises(SystemExit):
         seeds.main(["--set", "data.toy_train=6000", "--tag", "big"])  # not in make run's world
     assert "its own --data folder" in capsys.readouterr().err
+
+
+def test_cell_locality_pretrains_once_probes_every_network_and_writes_its_summary(tmp_path, monkeypatch,
+                                                                               capsys):
+    import torch
+
+    from slavc_lite.encoders import build_image_encoder
+
+    script = load("cell_locality")
+    pretrained = []
+
+    def fake_pretrain(config, path, device, precision, progress, state_path):
+        pretrained.append((config.model.backbone, config.run.pretrain_cells))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(build_image_encoder(config.model.backbone, None).state_dict(), path)
+
+    monkeypatch.setattr(script, "pretrain_object_net", fake_pretrain)
+    summary = script.main(["--out", str(tmp_path), "--images", "40"])
+    expected = [("local_cnn", True), ("local_cnn", False), ("mobilenet_v3_small", False)]
+    assert pretrained == expected
+    assert list(summary) == list(script.NETWORKS)
+    for figures in summary.values():
+        assert 0.0 <= figures["far_accuracy"] <= 1.0 and figures["far_cells"] > 0
+    printed = capsys.readouterr().out
+    assert "local_cnn.far_accuracy: " in printed
+    assert "mobilenet_v3_small, no cell labels.object_accuracy: " in printed
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    script.main(["--out", str(tmp_path), "--images", "40"])
+    assert pretrained == expected  # the object networks are reused

@@ -36,8 +36,9 @@ def test_paper_preset_is_the_published_recipe():
 
 def test_cpu_toy_preset_pretrains_its_own_object_network():
     cfg = preset("cpu-toy").validate()
-    assert cfg.model.backbone == "mobilenet_v3_small"
+    assert cfg.model.backbone == "local_cnn"  # the toy trunk whose cells see their neighbourhood
     assert cfg.model.image_weights == "pretrain" and cfg.run.pretrain_epochs >= 1
+    assert cfg.run.pretrain_cells  # every cell of the grid learns object class or background
     assert cfg.data.train_root is None and cfg.data.val_set == "toy_plus_silent"
     assert not cfg.run.amp
     # The short-run adaptations (see the preset's docstring): momentum time constant, BatchNorm
@@ -98,6 +99,7 @@ def test_bad_overrides_are_refused(overrides, message):
     ({"model.dropout_img": 1.0}, "model.dropout_img"),
     ({"model.momentum_aud": 1.5}, "model.momentum_aud"),
     ({"model.image_weights": "pretrain", "run.pretrain_epochs": 0}, "pretrain"),
+    ({"model.image_weights": "imagenet"}, "local_cnn' has no ImageNet weights"),
     ({"optim.batch_size": 0}, "optim.batch_size"),
     ({"run.best_metric": "visible.Recall"}, "run.best_metric"),
     ({"run.amp_dtype": "float8"}, "run.amp_dtype"),

@@ -57,8 +57,8 @@ def test_interrupted_pretraining_continues_to_the_same_network(tmp_path):
     b = torch.load(tmp_path / "b.pth", weights_only=True)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     # The file is a plain trunk state dict that the image encoder loads as it loads ImageNet weights.
-    trunk = build_image_encoder("mobilenet_v3_small", weights=tmp_path / "a.pth")
-    assert torch.equal(trunk.state_dict()["features.0.0.weight"], a["features.0.0.weight"])
+    trunk = build_image_encoder(config.model.backbone, weights=tmp_path / "a.pth")
+    assert torch.equal(trunk.state_dict()["0.0.weight"], a["0.0.weight"])
 
 
 def test_batch_norm_statistics_are_re_estimated_on_training_images():

@@ -83,7 +83,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--random-weights", action="store_true",
                         help="use untrained networks on purpose (to test an installation); every "
                         "figure then says the result is not real")
-    parser.add_argument("--backbone", choices=("resnet18", "mobilenet_v3_small"), default=None,
+    parser.add_argument("--backbone", choices=("resnet18", "mobilenet_v3_small", "local_cnn"), default=None,
                         help="visual architecture (default: the checkpoint's; resnet18 without one)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps (default auto)")

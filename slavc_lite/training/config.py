@@ -4,7 +4,8 @@
   (weight decay 0 as in the official run script; the paper text says 1e-4), 20 epochs,
   image dropout 0.9, momentum 0.999, on VGGSound-144k.
 * ``colab``: ResNet-18 sized for one Colab GPU and a few thousand streamed VGGSound clips.
-* ``cpu-toy``: MobileNetV3-small on the toy world, minutes on a laptop CPU.
+* ``cpu-toy``: the toy world, minutes on a laptop CPU: the local CNN image trunk (pretrained on
+  the toy objects by the run itself) and the MobileNetV3-small audio trunk.
 
 A configuration is a tree of dataclasses that round-trips through JSON; every run saves
 it next to its checkpoints (with the seed and library version), and its hash names caches.
@@ -46,7 +47,8 @@ __all__ = [
 PRETRAINED_OBJECT_NET = "pretrain"
 #: ``run.amp_dtype`` choices (see :mod:`slavc_lite.training.precision`).
 AMP_DTYPES = ("auto", "bfloat16", "float16")
-_BACKBONES = ("resnet18", "mobilenet_v3_small")  # slavc_lite.encoders.BACKBONES (not imported: no torch here)
+# slavc_lite.encoders.BACKBONES (not imported: no torch here)
+_BACKBONES = ("resnet18", "mobilenet_v3_small", "local_cnn")
 _LOSSES = ("official", "paper", "ezvsl")  # slavc_lite.model.LOSSES
 _VALIDATION_METRICS = ("cIoU", "AUC", "AP", "max-F1", "Precision")
 _TRUE = {"1", "true", "yes", "on"}
@@ -286,6 +288,9 @@ class TrainConfig:
             problems.append(f"model.bn_momentum must be in (0, 1] or none, not {m.bn_momentum}")
         if m.dim < 1 or m.tau <= 0:
             problems.append(f"model.dim must be >= 1 and model.tau > 0 (got {m.dim}, {m.tau})")
+        if m.backbone == "local_cnn" and m.image_weights == "imagenet":
+            problems.append("model.backbone='local_cnn' has no ImageNet weights: use "
+                            f"model.image_weights={PRETRAINED_OBJECT_NET!r} (toy world), a file or none")
         if m.image_weights == PRETRAINED_OBJECT_NET and r.pretrain_epochs < 1:
             problems.append("model.image_weights='pretrain' needs run.pretrain_epochs >= 1 (the object "
                             "pretraining that makes those weights)")
@@ -412,7 +417,7 @@ def _colab() -> TrainConfig:
 
 
 def _cpu_toy() -> TrainConfig:
-    """MobileNetV3-small on the toy world: object pretraining + SLAVC training in minutes on a CPU.
+    """The toy world: object pretraining + SLAVC training in minutes on a CPU.
 
     Tuned on the toy world (2,000 training pairs; ``best.pth`` chosen on its 300 validation pairs
     with the non-sounding ones; the 500 test pairs only report). What it reaches, and in how long,
@@ -426,14 +431,23 @@ def _cpu_toy() -> TrainConfig:
       1e-4: a higher rate for a short run, decaying so that the last epochs do not drift away;
     * BatchNorm momentum 0.1 (PyTorch's default, as the official ResNet-18) instead of
       torchvision's MobileNetV3 value 0.01 (see :mod:`slavc_lite.training.batchnorm`);
-    * batch 32. The official head width 512, image dropout 0.9 and the official loss are kept.
+    * batch 32. The official head width 512, image dropout 0.9 and the official loss are kept;
+    * the image trunk is :class:`slavc_lite.encoders.LocalCNNFeatureMap` (``local_cnn``), pretrained
+      on the toy objects, instead of ImageNet's ResNet-18: its cells see 116 pixels around them, so
+      a background cell does not carry the class of an object far away (with MobileNetV3-small, whose
+      cells see the whole frame, they did, and the SLAVC map hardly pointed at the object;
+      ``experiments/cell_locality.py`` measures both). The audio trunk is MobileNetV3-small's;
+    * the object pretraining also classifies every cell of the feature grid (object class or
+      background, ``run.pretrain_cells``), so that a cell next to an object but outside it learns to
+      say "background" (the README's variants table measures the recipe without it).
     """
     cfg = TrainConfig(preset="cpu-toy")
-    cfg.model = ModelConfig(backbone="mobilenet_v3_small", image_weights=PRETRAINED_OBJECT_NET,
+    cfg.model = ModelConfig(backbone="local_cnn", image_weights=PRETRAINED_OBJECT_NET,
                             momentum_img=0.99, momentum_aud=0.99, bn_momentum=0.1)
     cfg.optim = OptimConfig(epochs=6, batch_size=32, lr=5e-4, lr_schedule="cosine")
     cfg.run = RunConfig(seed=0, amp=False, channels_last=True, checkpoint_every=50, log_every=5,
-                        pretrain_epochs=2, pretrain_samples=4000, pretrain_batch_size=64, pretrain_lr=1e-3)
+                        pretrain_epochs=2, pretrain_samples=4000, pretrain_batch_size=64, pretrain_lr=1e-3,
+                        pretrain_cells=True)
     cfg.data.toy_train = 2000
     cfg.data.toy_test = 500
     cfg.data.val_set = "toy_plus_silent"

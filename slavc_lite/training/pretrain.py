@@ -5,15 +5,16 @@ from an ImageNet network that is never fine-tuned: object knowledge learnt with 
 another dataset. Offline, :class:`~slavc_lite.data.toy.ToyObjectDataset` plays ImageNet's part:
 this module trains the visual trunk (``build_image_encoder(backbone)``) plus a linear classifier
 on global-average-pooled features to tell the toy classes apart (all of them, the never-sounding
-ones included) and, with ``run.pretrain_cells`` (an option, off in every preset), a
+ones included) and, with ``run.pretrain_cells`` (on in the ``cpu-toy`` preset), a
 1x1-convolution classifier of every cell of the 7 x 7 feature map (object class or background,
 from the drawn object's mask, :func:`slavc_lite.data.toy.objects.cell_labels`); the loss is then
-the sum of the two cross-entropies. Why one might want the cells: SLAVC's maps compare the
-*direction* of each cell's feature with the audio's (cosines of L2-normalised features), and
-ImageNet's networks have features that change from object to background (the reason class
-activation maps work, Zhou et al., CVPR 2016); global pooling alone does not ask for that. On
-the ``cpu-toy`` recipe (one seed) it did not improve the SLAVC map, so it stays an option for
-experiments. Then it saves the trunk alone as
+the sum of the two cross-entropies. Why the cells: SLAVC's maps compare the *direction* of each
+cell's feature with the audio's (cosines of L2-normalised features), and ImageNet's networks
+have features that change from object to background (the reason class activation maps work,
+Zhou et al., CVPR 2016); global pooling alone does not ask for that. With a trunk whose cells
+see the whole frame (MobileNetV3-small) it did not improve the SLAVC map; with the local CNN of
+the recipe it does (the README's variants table measures the recipe without it). Then it saves
+the trunk alone as
 a plain state dict (torchvision's key names, no classifier) at ``RUN/pretrain/object_net.pth``,
 so that ``build_image_encoder(backbone, weights=<that file>)`` and ``SLAVC(image_weights=<that
 file>)`` load it as they load ImageNet weights.
