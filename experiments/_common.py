@@ -25,10 +25,30 @@ def toy_world_overrides(data: Path) -> dict[str, object]:
     }
 
 
+def configuration_changes(saved: TrainConfig, config: TrainConfig) -> list[str]:
+    """The keys in which ``saved`` differs from ``config``; the toy world's folder counts only when
+    the two paths lead to different folders (a run records it as it was given)."""
+    differences = saved.differences(config)
+    if "data.toy_root" in differences and saved.data.toy_root and config.data.toy_root:
+        if Path(saved.data.toy_root).resolve() == Path(config.data.toy_root).resolve():
+            differences.remove("data.toy_root")
+    return differences
+
+
 def train_unless_finished(config: TrainConfig, run: Path) -> None:
-    """Train ``config`` into ``run``; continue it exactly when it was started; nothing when finished."""
+    """Train ``config`` into ``run``; continue it exactly when it was started; nothing when finished.
+
+    A run folder that holds another configuration (the preset changed since it was trained, or
+    another experiment wrote it) is refused with the keys that differ, rather than reused or
+    continued: move it away or delete it to train again.
+    """
     layout = RunLayout(run)
+    started = layout.config.is_file()
+    if started:
+        changes = configuration_changes(TrainConfig.from_json(layout.config), config)
+        if changes:
+            raise SystemExit(f"{run} holds a run of another configuration (differs in {', '.join(changes)}); "
+                             "move it away or delete it to train this one")
     if layout.is_finished():
         return
-    started = layout.config.is_file()
     train(None if started else config, run, resume=started, progress=False)

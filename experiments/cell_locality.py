@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
         probe = cell_locality(build_image_encoder(backbone, weights), n_images=args.images)
         summary[name] = {"object_accuracy": round(probe.object_accuracy, 3),
                              "far_accuracy": round(probe.far_accuracy, 3), "chance": round(probe.chance, 3),
+                             "far_share": round(probe.far_share, 3),
                              "object_cells": probe.object_cells, "far_cells": probe.far_cells}
         for figure, value in summary[name].items():
             say(f"{name}.{figure}", value)

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import say, toy_world_overrides, train_unless_finished  # noqa: E402
+from _common import configuration_changes, say, toy_world_overrides, train_unless_finished  # noqa: E402
 
 from slavc_lite.atomic_files import atomic_write_text  # noqa: E402
 from slavc_lite.data.toy import write_toy_world  # noqa: E402
@@ -75,10 +75,7 @@ def reusable(run: Path, config: TrainConfig) -> bool:
     layout = RunLayout(run)
     if not layout.is_finished():
         return False
-    saved = TrainConfig.from_json(layout.config)
-    differences = saved.differences(config)
-    same_root = Path(saved.data.toy_root).resolve() == Path(config.data.toy_root).resolve()
-    return not differences or (differences == ["data.toy_root"] and same_root)
+    return not configuration_changes(TrainConfig.from_json(layout.config), config)
 
 
 def run_seed(seed: int, data: Path, run_dir: Path, eval_dir: Path,

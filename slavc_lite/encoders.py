@@ -130,8 +130,9 @@ class LocalCNNFeatureMap(nn.Sequential):
 
     Layers (BatchNorm and ReLU after each conv): a 4x4 stride-4 patch conv to 32 channels, then
     3x3 convs at strides 1, 2, 1, 2, 1, 2 (32, 64, 64, 128, 128, 256 channels) and a 1x1 conv to
-    256. Output ``[B, 256, H/32, W/32]``. The receptive field of a cell is
-    :data:`LOCAL_CNN_RECEPTIVE_FIELD` pixels square (3.6 cells of 32 pixels), centred on it.
+    256. Output ``[B, 256, H/32, W/32]``. A cell depends on a square of
+    :data:`LOCAL_CNN_RECEPTIVE_FIELD` pixels (3.6 cells of 32 pixels) around it, 14 pixels up and
+    to the left of centred (the stride-2 convolutions pad on both sides, the patch convolution not).
 
     Why a trunk of its own: the toy object pretraining (the ImageNet stand-in) shows one object
     per image and classifies the average of the cells, and a MobileNetV3-small cell sees the whole

@@ -44,13 +44,14 @@ def test_a_trunk_that_spreads_the_class_scores_on_far_cells():
     assert probe.object_accuracy == 1.0 and probe.far_accuracy == 1.0
     assert probe.chance == pytest.approx(1 / len(CLASS_NAMES))
     assert probe.far_cells > 0 and probe.object_cells > 0
+    assert probe.far_share == pytest.approx(1.0)
 
 
 def test_a_local_trunk_scores_chance_on_far_cells():
     probe = cell_locality(PlantedTrunk(spread=False), n_images=N_IMAGES, batch_size=7)
     assert probe.object_accuracy == 1.0
     # every far cell gets the same class (the background vector is equally far from every mean)
-    assert probe.far_accuracy < 0.2
+    assert probe.far_accuracy < 0.2 and probe.far_share < 0.2
 
 
 def test_too_few_images_are_refused():

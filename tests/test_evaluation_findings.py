@@ -52,7 +52,11 @@ def test_findings_verdicts_follow_the_numbers():
     hard = {m: {"rows": {"offscreen": {"confident_share": 0.25}}} for m in ("slavc", "ogl")}
     out = findings(recorder, {"s": "silent", "m": "mixture"}, {}, hard, {"s": 32.0, "m": 64.0})
     assert out["silent"]["coverage"]["slavc"] == {"sounding": 1.0, "silent": 0.0}
-    assert "SLAVC prefers the sounding object, OGL does not" in out["silent"]["verdict"]
+    assert "SLAVC prefers the sounding object, OGL prefers the silent object" in out["silent"]["verdict"]
+    from slavc_lite.evaluation.findings import PREFERENCE_MARGIN, _preference
+
+    close = {"sounding": 0.74, "silent": 0.74 - PREFERENCE_MARGIN / 2}
+    assert _preference(close) == "covers both about equally"
     assert out["mixture"]["coverage"]["slavc"] == {"louder": 0.0, "quieter": 1.0}
     assert "not less covered" in out["mixture"]["verdict"]
     assert out["mixture"]["coverage"]["ogl"] == {"louder": 1.0, "quieter": 0.0}

@@ -144,11 +144,11 @@ def test_results_page_renders_and_updates_a_readme(tmp_path):
     variant = {"seeds": [1], "overrides": {"model.tau": "0.1"}, "runs": [{"seed": 1, "figures": lower}]}
     (results / "toy_seed_variants" / "tau0.1.json").write_text(json.dumps(variant))
     probe = {"local_cnn": {"object_accuracy": 0.9, "far_accuracy": 0.12, "chance": 0.05, "object_cells": 40,
-                           "far_cells": 300}}
+                           "far_cells": 300, "far_share": 0.082}}
     (results / "cell_locality.json").write_text(json.dumps(probe))
     text = render_results(results)
     ciou = figures["slavc.cIoU"]
-    assert "| `local_cnn` | 0.900 (40) | 0.120 (300) | 0.050 |" in text
+    assert "| `local_cnn` | 0.900 (40) | 0.120 (300) | 0.050 | 0.082 |" in text
     # the variant's seed-1 figure beside the recipe's seed-1 figure
     assert f"| `tau0.1` | `model.tau=0.1` | 1 | {ciou - 0.1:.3f} ({ciou:.3f}) |" in text
     assert text.count("| the recipe |") == 1

@@ -79,6 +79,18 @@ def test_runs_are_trained_only_until_finished(tmp_path, monkeypatch):
     common.train_unless_finished(config, run)  # finished: left alone
     assert len(calls) == 2
     assert common.toy_world_overrides(tmp_path)["data.toy_root"] == str(tmp_path)
+    # a run of another configuration is neither reused nor continued
+    other = config.with_overrides({"model.tau": 0.1})
+    with pytest.raises(SystemExit, match=r"another configuration \(differs in model.tau\)"):
+        common.train_unless_finished(other, run)
+    layout.summary.unlink()
+    with pytest.raises(SystemExit, match="model.tau"):
+        common.train_unless_finished(other, run)
+    assert len(calls) == 2
+    # the same world given by another path to the same folder is the same configuration
+    moved = config.with_overrides({"data.toy_root": str(tmp_path / "x" / ".." / "toy")})
+    common.train_unless_finished(moved, run)
+    assert calls[-1] == (None, True)
 
 
 def test_a_recipe_variant_is_named_checked_and_kept_apart(tmp_path, capsys):

@@ -16,7 +16,9 @@ The probe, on toy object images (one object of a known class per image,
    the probe reports the share of right answers on the **object cells** and on the **far
    background cells** (no object cell among their eight neighbours). Chance on the far cells is
    one over the number of classes: a trunk whose far cells score well above it spreads the
-   object's class over the frame.
+   object's class over the frame. :attr:`CellLocality.far_share` puts the two on one scale: the
+   far cells' accuracy above chance as a share of the object cells' (0: the class stays on the
+   object; 1: far cells know it as well as the object's own cells).
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ class CellLocality:
     chance: float
     object_cells: int
     far_cells: int
+
+    @property
+    def far_share(self) -> float:
+        """``(far_accuracy - chance) / (object_accuracy - chance)`` (module docstring)."""
+        return (self.far_accuracy - self.chance) / (self.object_accuracy - self.chance)
 
 
 def _features(trunk: nn.Module, objects, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -52,6 +52,9 @@ __all__ = [
 OBJECTS_FILE = "objects.json"
 FINDING_MAPS = ("slavc", "ogl", "vsl", "center", "grid_oracle")
 ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
+PREFERENCE_MARGIN = 0.05
+"""Smallest difference of mean coverage (sounding box minus silent box) that the silent-objects
+verdict calls a preference; closer than that, a map "covers both about equally"."""
 SALIENT_SOUNDING = ("single alone", "same_type")
 SALIENT_SILENT = ("single+silent", "silent")
 
@@ -126,6 +129,16 @@ def _by_role(recorder: CoverageRecorder, name: str, ids: Sequence[str], role: st
     return [c for i in ids for _, c in _covered(recorder, name, i, role)]
 
 
+def _preference(coverage: Mapping[str, float]) -> str:
+    """Which box a map covers more, with :data:`PREFERENCE_MARGIN`."""
+    gap = coverage["sounding"] - coverage["silent"]
+    if gap > PREFERENCE_MARGIN:
+        return "prefers the sounding object"
+    if gap < -PREFERENCE_MARGIN:
+        return "prefers the silent object"
+    return "covers both about equally"
+
+
 def _silent(recorder: CoverageRecorder, ids: Sequence[str]) -> dict[str, Any]:
     rows = {
         m: {
@@ -140,8 +153,7 @@ def _silent(recorder: CoverageRecorder, ids: Sequence[str]) -> dict[str, Any]:
         verdict = (
             f"silent objects ({len(ids)} scenes): SLAVC covers {s['sounding']:.2f} of the sounding box and "
             f"{s['silent']:.2f} of the silent one, OGL {o['sounding']:.2f} and {o['silent']:.2f}: SLAVC "
-            f"{'prefers' if s['sounding'] > s['silent'] else 'does not prefer'} the sounding object, OGL "
-            f"{'prefers it too' if o['sounding'] > o['silent'] else 'does not'}."
+            f"{_preference(s)}, OGL {_preference(o)} (a preference: a gap above {PREFERENCE_MARGIN})."
         )
     return {"n": len(ids), "coverage": rows, "verdict": verdict}
 

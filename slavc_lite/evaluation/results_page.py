@@ -327,12 +327,15 @@ def _cell_locality_section(probe: Mapping[str, Any]) -> list[str]:
         "the change its name says) knows about an object far from it (`experiments/cell_locality.py`): "
         "nearest-class-mean "
         "accuracy on the cells an object covers and on background cells with no object cell among their "
-        "neighbours:",
+        "neighbours, and the far cells' accuracy above chance as a share of the object cells' (0: the class "
+        "stays on the object):",
         "",
     ]
     rows = [[f"`{name}`", f"{_f(p['object_accuracy'])} ({p['object_cells']})",
-             f"{_f(p['far_accuracy'])} ({p['far_cells']})", _f(p["chance"])] for name, p in probe.items()]
-    return lines + _table(["object network", "object cells (n)", "far background cells (n)", "chance"], rows)
+             f"{_f(p['far_accuracy'])} ({p['far_cells']})", _f(p["chance"]), _f(p["far_share"])]
+            for name, p in probe.items()]
+    return lines + _table(["object network", "object cells (n)", "far background cells (n)", "chance",
+                           "far share"], rows)
 
 
 def _decay_section(decay: Mapping[str, Any]) -> list[str]:
