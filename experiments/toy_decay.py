@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown conditions {unknown}; known: {list(CONDITIONS)}", file=sys.stderr)
         return 2
-    record: dict[str, dict] = {"epochs": args.epochs, "object_net": str(args.object_net), "runs": {}}
+    record: dict[str, dict] = {"epochs": args.epochs, "backbone": preset("cpu-toy").model.backbone,
+                               "object_net": str(args.object_net), "runs": {}}
     for name in chosen:
         run = args.runs / name.split(" (")[0].replace(" ", "-")
         overrides = {**toy_world_overrides(args.data), "optim.epochs": args.epochs, "run.pretrain_epochs": 0,

@@ -138,7 +138,8 @@ def test_results_page_renders_and_updates_a_readme(tmp_path):
     (results / "toy_seeds.json").write_text(json.dumps(seeds))
     point = {"best_cIoU": 0.31, "best_cIoU_epoch": 2, "last_cIoU": 0.27, "best_AP": 0.4, "best_AP_epoch": 3,
              "last_AP": 0.3}
-    (results / "toy_decay.json").write_text(json.dumps({"epochs": 12, "runs": {"SLAVC": point}}))
+    decay = {"epochs": 12, "backbone": "local_cnn", "runs": {"SLAVC": point}}
+    (results / "toy_decay.json").write_text(json.dumps(decay))
     (results / "toy_seed_variants").mkdir()
     lower = {**figures, "slavc.cIoU": figures["slavc.cIoU"] - 0.1}
     variant = {"seeds": [1], "overrides": {"model.tau": "0.1"}, "runs": [{"seed": 1, "figures": lower}]}
@@ -152,7 +153,8 @@ def test_results_page_renders_and_updates_a_readme(tmp_path):
     # the variant's seed-1 figure beside the recipe's seed-1 figure
     assert f"| `tau0.1` | `model.tau=0.1` | 1 | {ciou - 0.1:.3f} ({ciou:.3f}) |" in text
     assert text.count("| the recipe |") == 1
-    assert "Longer runs (12 epochs" in text and "| SLAVC | 0.310 (2) | 0.270 | 0.400 (3) | 0.300 |" in text
+    assert "Longer runs (12 epochs of the recipe, `local_cnn` image trunk" in text
+    assert "| SLAVC | 0.310 (2) | 0.270 | 0.400 (3) | 0.300 |" in text
     assert text.startswith(BEGIN) and text.endswith(END) and "0.450" in text and "**no**" not in text
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{BEGIN}\nold\n{END}\n\nafter\n")
@@ -183,6 +185,9 @@ def test_a_variant_of_a_variant_is_compared_with_that_variant(tmp_path):
     }
     assert variant_base("mobilenet-tau", variants) == "mobilenet"
     assert variant_base("mobilenet", variants) is None and variant_base("tau", variants) is None
+    # a base must have been measured on the variant's seeds
+    two_seeds = {**variants["mobilenet-tau"], "runs": [{"seed": 0}, {"seed": 1}]}
+    assert variant_base("x", {**variants, "x": two_seeds}) is None
     text = render_results(results)
     ciou = figures["slavc.cIoU"]
     assert "| `mobilenet-tau` | `model.tau=0.1` | 0 | 0.100 (0.200) |" in text

@@ -281,13 +281,15 @@ def _median_over(runs: list[Mapping[str, Any]], name: str) -> float | None:
 
 
 def variant_base(tag: str, variants: Mapping[str, Mapping[str, Any]]) -> str | None:
-    """The variant ``tag`` is one change away from: the other variant whose overrides are the
-    largest proper subset of its own (e.g. ``mobilenet`` for ``mobilenet`` + batch 16; between
-    equally large ones, the first name in alphabetical order), or None when no other variant's
-    overrides are part of its own: then it is compared with the recipe itself."""
+    """The variant ``tag`` is compared with: among the other variants measured on all of its seeds,
+    the one whose overrides are the largest proper subset of its own (e.g. ``mobilenet`` for
+    ``mobilenet`` + batch 16; between equally large ones, the first name in alphabetical order),
+    or None when there is none: then it is compared with the recipe itself."""
     mine = set(variants[tag].get("overrides", {}).items())
+    seeds = {r["seed"] for r in variants[tag].get("runs", [])}
     bases = [(len(other), name) for name, v in variants.items()
-             if (other := set(v.get("overrides", {}).items())) < mine and other]
+             if (other := set(v.get("overrides", {}).items())) < mine and other
+             and seeds <= {r["seed"] for r in v.get("runs", [])}]
     return min(bases, key=lambda b: (-b[0], b[1]))[1] if bases else None
 
 
@@ -340,7 +342,8 @@ def _cell_locality_section(probe: Mapping[str, Any]) -> list[str]:
 
 def _decay_section(decay: Mapping[str, Any]) -> list[str]:
     lines = [
-        f"Longer runs ({decay['epochs']} epochs, one change at a time from one object network; "
+        f"Longer runs ({decay['epochs']} epochs of the recipe, `{decay['backbone']}` image trunk, one change "
+        "at a time from one object network; "
         "`experiments/toy_decay.py`), validation split, best epoch and last epoch:",
         "",
     ]
