@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,10 +66,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     for name in NETWORKS:
         backbone, weights = object_net(name, args.out)
         probe = cell_locality(build_image_encoder(backbone, weights), n_images=args.images)
-        summary[name] = {"object_accuracy": round(probe.object_accuracy, 3),
-                             "far_accuracy": round(probe.far_accuracy, 3), "chance": round(probe.chance, 3),
-                             "far_share": round(probe.far_share, 3),
-                             "object_cells": probe.object_cells, "far_cells": probe.far_cells}
+        figures = {**asdict(probe), "far_share": probe.far_share}
+        summary[name] = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
         for figure, value in summary[name].items():
             say(f"{name}.{figure}", value)
     atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=1) + "\n")

@@ -327,10 +327,9 @@ def _cell_locality_section(probe: Mapping[str, Any]) -> list[str]:
     lines = [
         "What a cell of a toy object network (the ImageNet stand-in: the recipe's pretraining, seed 0, with "
         "the change its name says) knows about an object far from it (`experiments/cell_locality.py`): "
-        "nearest-class-mean "
-        "accuracy on the cells an object covers and on background cells with no object cell among their "
-        "neighbours, and the far cells' accuracy above chance as a share of the object cells' (0: the class "
-        "stays on the object):",
+        "nearest-class-mean accuracy on the cells an object covers and on background cells with no object "
+        "cell among their neighbours, and the far cells' accuracy above chance as a share of the object "
+        "cells' (0: the class stays on the object):",
         "",
     ]
     rows = [[f"`{name}`", f"{_f(p['object_accuracy'])} ({p['object_cells']})",
