@@ -164,6 +164,30 @@ class LocalCNNFeatureMap(nn.Sequential):
 LOCAL_CNN_RECEPTIVE_FIELD = 116
 
 
+def window_centres(trunk: LocalCNNFeatureMap, cells: int) -> list[float]:
+    """Pixel coordinate, along one axis, of the centre of the window each of ``cells`` cells sees.
+
+    Receptive-field arithmetic over a chain of convolutions (Dumoulin & Visin, "A guide to
+    convolution arithmetic", 2016): with ``j`` the product of the strides before a layer of
+    kernel ``k`` and padding ``p``, the first window's centre moves by ``((k - 1) / 2 - p) * j``;
+    cell ``i`` is then centred at ``first + i * stride``. For :class:`LocalCNNFeatureMap` this
+    gives ``1.5 + 32 i`` (the patch conv puts its first centre at 1.5; every padded 3x3 conv
+    keeps it): 14 pixels up and to the left of the middle of the cell's own 32 pixels.
+    (Pixel ``x`` is the one whose centre lies at ``x``, as in ``align_corners=True``.)
+
+    Only for :class:`LocalCNNFeatureMap`, a single chain of convolutions; a ResNet's branches
+    and pooling layers are not covered by this loop, so other trunks are refused (``TypeError``).
+    """
+    if not isinstance(trunk, LocalCNNFeatureMap):
+        raise TypeError(f"window_centres covers the local CNN trunk only, not {type(trunk).__name__}")
+    first, stride = 0.0, 1
+    for layer in trunk.modules():
+        if isinstance(layer, nn.Conv2d):
+            first += ((layer.kernel_size[0] - 1) / 2 - layer.padding[0]) * stride
+            stride *= layer.stride[0]
+    return [first + i * stride for i in range(cells)]
+
+
 def build_image_encoder(backbone: str = "resnet18", weights: ImageWeights = None) -> nn.Module:
     """The visual trunk (``imgnet``), optionally with pretrained weights (see :mod:`weights`)."""
     _check_backbone(backbone)

@@ -10,6 +10,7 @@ from slavc_lite.encoders import (
     LocalCNNFeatureMap,
     build_audio_encoder,
     build_image_encoder,
+    window_centres,
 )
 from slavc_lite.errors import WeightsUnavailableError
 from slavc_lite.model import SLAVC
@@ -66,3 +67,16 @@ def test_slavc_with_it_uses_the_mobilenet_audio_trunk():
     assert type(model.audnet) is type(build_audio_encoder("mobilenet_v3_small"))
     loss = model.train().training_loss(torch.randn(4, 3, 224, 224), torch.randn(4, 1, 257, 300))
     assert torch.isfinite(loss)
+
+
+def test_its_window_centres_follow_the_receptive_field_arithmetic():
+    trunk = build_image_encoder("local_cnn", None).eval()
+    centres = window_centres(trunk, 7)
+    assert centres == [1.5 + 32 * i for i in range(7)]
+    torch.manual_seed(0)
+    image = torch.randn(1, 3, 224, 224, requires_grad=True)
+    trunk(image)[0, :, 3, 3].sum().backward()
+    rows = (image.grad.abs().sum(dim=(0, 1)) > 0).any(dim=1).nonzero()
+    assert (int(rows.min()) + int(rows.max())) / 2 == centres[3]
+    with pytest.raises(TypeError, match="local CNN"):
+        window_centres(build_image_encoder("mobilenet_v3_small", None), 7)

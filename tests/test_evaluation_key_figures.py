@@ -147,7 +147,13 @@ def test_results_page_renders_and_updates_a_readme(tmp_path):
     probe = {"local_cnn": {"object_accuracy": 0.9, "far_accuracy": 0.12, "chance": 0.05, "object_cells": 40,
                            "far_cells": 300, "far_share": 0.082}}
     (results / "cell_locality.json").write_text(json.dumps(probe))
+    shares = {"official map": 0.6, "best cell at its node": 0.55, "best cell at its window": 0.875}
+    placement = {"runs": "runs/seeds", "seeds": {"0": {"single+silent": {**shares, "pairs": 8}}},
+                 "median": {"single+silent": shares}}
+    (results / "peak_placement.json").write_text(json.dumps(placement))
     text = render_results(results)
+    assert "| seed | single+silent: official map | single+silent: best cell at its node |" in text
+    assert "| median | 0.600 | 0.550 | 0.875 |" in text
     ciou = figures["slavc.cIoU"]
     assert "| `local_cnn` | 0.900 (40) | 0.120 (300) | 0.050 | 0.082 |" in text
     # the variant's seed-1 figure beside the recipe's seed-1 figure
@@ -200,6 +206,17 @@ def test_readme_results_are_the_committed_results():
     """The README's results block is exactly what the committed results/ files render to: a
     number typed into the block, or a results file changed without regenerating, fails here."""
     assert readme_block((ROOT / "README.md").read_text()) == render_results(ROOT / "results")
+
+
+def test_the_committed_peak_placement_comes_from_the_seed_tables_runs():
+    """Its official-map pointing game is the seed table's, seed by seed: the two files were measured
+    on the same runs (rerun ``experiments/peak_placement.py`` after ``experiments/toy_seeds.py``)."""
+    seeds = json.loads((ROOT / "results" / "toy_seeds.json").read_text())
+    placement = json.loads((ROOT / "results" / "peak_placement.json").read_text())
+    assert sorted(placement["seeds"]) == sorted(str(run["seed"]) for run in seeds["runs"])
+    for run in seeds["runs"]:
+        official = placement["seeds"][str(run["seed"])]["single+silent"]["official map"]
+        assert official == pytest.approx(run["figures"]["slavc.pointing_single_silent"], abs=1e-9)
 
 
 def test_results_page_renders_the_video_worlds(tmp_path):

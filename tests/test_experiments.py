@@ -140,3 +140,32 @@ def test_cell_locality_pretrains_once_probes_every_network_and_writes_its_summar
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     script.main(["--out", str(tmp_path), "--images", "40"])
     assert pretrained == expected  # the object networks are reused
+
+
+def test_peak_placement_scores_every_single_scene_of_each_seed_and_refuses_unfinished_runs(tmp_path, capsys):
+    import torch
+
+    from slavc_lite.checkpoints import save_checkpoint
+    from slavc_lite.evaluation.testsets import read_toy_scenes
+    from slavc_lite.model import SLAVC
+    from tests.test_evaluation_support import write_world
+
+    script = load("peak_placement")
+    world = write_world(tmp_path / "world")
+    for seed in (0, 1):
+        layout = RunLayout(tmp_path / "runs" / f"seed-{seed}")
+        layout.root.mkdir(parents=True)
+        torch.manual_seed(seed)
+        save_checkpoint(layout.best, SLAVC(backbone="local_cnn", image_weights=None, dim=16), epoch=1)
+        layout.summary.write_text("{}")
+    summary = script.main(["--runs", str(tmp_path / "runs"), "--seeds", "0", "1", "--data", str(world),
+                           "--out", str(tmp_path / "out")])
+    kinds = read_toy_scenes(world / "test" / "scenes.csv").kinds
+    for figures in summary["seeds"].values():
+        assert sum(row["pairs"] for row in figures.values()) == list(kinds.values()).count("single")
+    assert set(summary["median"]) == {"single+silent", "single alone"}
+    assert json.loads((tmp_path / "out" / "summary.json").read_text()) == summary
+    assert "seed1.single+silent.best cell at its window: " in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        script.main(["--runs", str(tmp_path / "runs"), "--seeds", "2", "--data", str(world)])
+    assert "no finished run" in capsys.readouterr().err

@@ -67,7 +67,7 @@ from torch import nn
 from slavc_lite.losses import similarity
 
 __all__ = ["MAP_PARTS", "clip_part_profile", "head_diagnostics", "loc_descent", "loc_gradient_agreement",
-           "map_parts_pointing"]
+           "map_parts_pointing", "pair_similarity_grids"]
 
 #: The maps :func:`map_parts_pointing` scores, in table order.
 MAP_PARTS = ("S1", "S1 shared part", "S1 clip part", "S2", "S1 + S2")
@@ -99,6 +99,14 @@ def _eval_embeddings(model: nn.Module, batch: Mapping[str, Any],
         return cells, auds
     finally:
         model.train(was_training)
+
+
+@torch.no_grad()
+def pair_similarity_grids(model: nn.Module, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The cosine grids of each pair with its own clip, ``S_1 tau`` and ``S_2 tau`` (Eq. 1-2),
+    from the momentum networks in eval mode (as the test map, Eq. 6): two ``[N, h, w]`` tensors."""
+    (y1, y2), (a1, a2) = _eval_embeddings(model, batch)
+    return torch.einsum("nchw,nc->nhw", y1, a1), torch.einsum("nchw,nc->nhw", y2, a2)
 
 
 def _inside_cells(gt_map: Any, grid: tuple[int, int], device: torch.device) -> torch.Tensor:

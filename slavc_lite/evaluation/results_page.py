@@ -19,7 +19,10 @@ Two committed files hold the measured numbers:
 * ``results/toy_video_worlds.json``: the video targets on several draws of the toy video world
   (``experiments/toy_video_worlds.py`` writes ``build/video-worlds/summary.json``);
 * ``results/cell_locality.json``: whether the toy object networks' background cells carry the
-  object's class (``experiments/cell_locality.py`` writes ``build/cell-locality/summary.json``).
+  object's class (``experiments/cell_locality.py`` writes ``build/cell-locality/summary.json``);
+* ``results/peak_placement.json``: the pointing game of the recipe's seeds with the official map's
+  maximum, the best grid cell at its node and at its window's centre
+  (``experiments/peak_placement.py`` writes ``build/peak-placement/summary.json``).
 
 :func:`render_results` turns them into markdown, and :func:`update_readme` puts that between
 the markers ``<!-- results:begin -->`` and ``<!-- results:end -->`` of ``README.md``. A test
@@ -62,6 +65,7 @@ VIDEO_FILE = "toy_video.json"
 VIDEO_WORLDS_FILE = "toy_video_worlds.json"
 BENCH_FILE = "benchmarks.json"
 CELL_LOCALITY_FILE = "cell_locality.json"
+PEAK_PLACEMENT_FILE = "peak_placement.json"
 _BENCH_BOOKKEEPING = ("machine", "weights", "clip", "load_average_1min_at_start", "load_average_1min_at_end")
 _VIDEO_MAPS = (("slavc", "SLAVC"), ("vsl", "VSL"), ("synchrony", "synchrony"),
                ("slavc+sync", "SLAVC with synchrony"), ("vsl+sync", "VSL with synchrony"),
@@ -339,6 +343,24 @@ def _cell_locality_section(probe: Mapping[str, Any]) -> list[str]:
                            "far share"], rows)
 
 
+def _peak_placement_section(placement: Mapping[str, Any]) -> list[str]:
+    groups = list(placement["median"])
+    names = list(placement["median"][groups[0]])
+    lines = [
+        "Where the SLAVC map's maximum lands (`experiments/peak_placement.py`, the seed table's runs, toy "
+        "test split): the pointing game with the maximum of the official test map (bicubic upsampling "
+        "with `align_corners=True`, the seed table's number), with the best 7 x 7 cell at its node (the "
+        "pixel where the official upsampling puts that cell) and with the best cell at the centre of the "
+        "window it sees (chapter 04, `evaluation.peak_placement`):",
+        "",
+    ]
+    header = ["seed"] + [f"{group}: {name}" for group in groups for name in names]
+    rows = [[seed] + [_f(row[group][name]) for group in groups for name in names]
+            for seed, row in placement["seeds"].items()]
+    rows.append(["median"] + [_f(placement["median"][group][name]) for group in groups for name in names])
+    return lines + _table(header, rows)
+
+
 def _decay_section(decay: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Longer runs ({decay['epochs']} epochs of the recipe, `{decay['backbone']}` image trunk, one change "
@@ -462,6 +484,9 @@ def render_results(results: Path) -> str:
     if (results / CELL_LOCALITY_FILE).is_file():
         probe = json.loads((results / CELL_LOCALITY_FILE).read_text(encoding="utf-8"))
         lines += [""] + _cell_locality_section(probe)
+    if (results / PEAK_PLACEMENT_FILE).is_file():
+        placement = json.loads((results / PEAK_PLACEMENT_FILE).read_text(encoding="utf-8"))
+        lines += [""] + _peak_placement_section(placement)
     if (results / DECAY_FILE).is_file():
         lines += [""] + _decay_section(json.loads((results / DECAY_FILE).read_text(encoding="utf-8")))
     if (results / VIDEO_FILE).is_file():
@@ -518,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.build / "video-worlds" / "summary.json", VIDEO_WORLDS_FILE),
             (args.build / "bench" / "benchmarks.json", BENCH_FILE),
             (args.build / "cell-locality" / "summary.json", CELL_LOCALITY_FILE),
+            (args.build / "peak-placement" / "summary.json", PEAK_PLACEMENT_FILE),
         ):
             if source.is_file() and name == VIDEO_FILE:
                 video = json.loads(source.read_text(encoding="utf-8"))
