@@ -21,6 +21,7 @@ from torch import nn
 from torchvision.models import mobilenet_v3_small
 from torchvision.models.resnet import BasicBlock, ResNet
 
+from slavc_lite.cell_grid import corner_aligned_centres, shrink_to_corners
 from slavc_lite.errors import WeightsUnavailableError
 from slavc_lite.weights import ImageWeights, describe_weights, resolve_image_state_dict
 
@@ -118,21 +119,26 @@ class MobileNetAudioEncoder(MobileNetFeatureMap):
         return torch.flatten(self.pool(self.features(x)), 1)
 
 
-def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, stride: int) -> nn.Sequential:
-    """Conv (no bias; "same" padding for 3x3, none for the 4x4 patch and 1x1 convs), BatchNorm, ReLU."""
-    padding = (kernel - 1) // 2 if kernel > stride else 0
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int, stride: int,
+                  padding: int = 0) -> nn.Sequential:
+    """Conv (no bias), BatchNorm, ReLU."""
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel, stride, padding, bias=False),
                          nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
 
 
 class LocalCNNFeatureMap(nn.Sequential):
-    """A plain CNN whose 7x7 cells see only their neighbourhood: the toy world's image trunk.
+    """A plain CNN whose 7x7 cells see only their neighbourhood, each centred where the official
+    test map puts it: the toy world's image trunk.
 
-    Layers (BatchNorm and ReLU after each conv): a 4x4 stride-4 patch conv to 32 channels, then
-    3x3 convs at strides 1, 2, 1, 2, 1, 2 (32, 64, 64, 128, 128, 256 channels) and a 1x1 conv to
-    256. Output ``[B, 256, H/32, W/32]``. A cell depends on a square of
-    :data:`LOCAL_CNN_RECEPTIVE_FIELD` pixels (3.6 cells of 32 pixels) around it, 14 pixels up and
-    to the left of centred (the stride-2 convolutions pad on both sides, the patch convolution not).
+    The frame first goes through :func:`slavc_lite.cell_grid.shrink_to_corners` (shrunk by 32 pixels,
+    padded with 16 zero pixels on every side), so that cell ``i`` is centred within half a pixel
+    of pixel ``i (H - 1) / (h - 1)``, where the official map's ``align_corners=True`` upsampling
+    puts its value (:func:`window_centres`). Then (BatchNorm and ReLU after each conv): a 4x4
+    stride-4 patch conv to 32 channels, a 3x3 conv (32), a 4x4 stride-2 conv padded by one (64),
+    a 3x3 conv (64), a 2x2 stride-2 conv (128), a 1x1 conv (128), a 2x2 stride-2 conv (256) and a
+    1x1 conv (256). Output ``[B, 256, H/32, W/32]``. Every layer keeps the windows centred on
+    their cells (an even kernel of stride 2 pads ``k/2 - 1``), and a cell depends on a square of
+    :data:`LOCAL_CNN_RECEPTIVE_FIELD` pixels of the padded frame (about two cells).
 
     Why a trunk of its own: the toy object pretraining (the ImageNet stand-in) shows one object
     per image and classifies the average of the cells, and a MobileNetV3-small cell sees the whole
@@ -141,7 +147,8 @@ class LocalCNNFeatureMap(nn.Sequential):
     point at the object. ImageNet ResNets keep their late features near the object, which is why
     class activation maps work (Zhou et al., CVPR 2016); a bounded receptive field gives the toy
     trunk the same property by construction. ``experiments/cell_locality.py`` measures it (a
-    nearest-class-mean probe on background cells far from the object) for the pretrained trunks.
+    nearest-class-mean probe on background cells far from the object) for the pretrained trunks,
+    and ``experiments/peak_placement.py`` measures where the official map's maximum lands.
     """
 
     out_channels = 256
@@ -149,31 +156,36 @@ class LocalCNNFeatureMap(nn.Sequential):
     def __init__(self) -> None:
         super().__init__(
             _conv_bn_relu(3, 32, 4, 4),
-            _conv_bn_relu(32, 32, 3, 1),
-            _conv_bn_relu(32, 64, 3, 2),
-            _conv_bn_relu(64, 64, 3, 1),
-            _conv_bn_relu(64, 128, 3, 2),
-            _conv_bn_relu(128, 128, 3, 1),
-            _conv_bn_relu(128, 256, 3, 2),
+            _conv_bn_relu(32, 32, 3, 1, 1),
+            _conv_bn_relu(32, 64, 4, 2, 1),
+            _conv_bn_relu(64, 64, 3, 1, 1),
+            _conv_bn_relu(64, 128, 2, 2),
+            _conv_bn_relu(128, 128, 1, 1),
+            _conv_bn_relu(128, 256, 2, 2),
             _conv_bn_relu(256, 256, 1, 1),
         )
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(shrink_to_corners(x))
 
-#: Side in pixels of the square input window a :class:`LocalCNNFeatureMap` cell depends on:
-#: 4 for the patch conv, then each 3x3 conv adds twice its input's stride (8, 8, 16, 16, 32, 32).
-LOCAL_CNN_RECEPTIVE_FIELD = 116
+
+#: Side, in pixels of the padded frame the convolutions see, of the square window a
+#: :class:`LocalCNNFeatureMap` cell depends on: 4 for the patch conv, then each conv of kernel k
+#: adds (k - 1) times its input's stride (8, 12, 16, 8, 0, 16, 0). On the frame itself the window
+#: is 224 / 192 times larger, about 75 pixels.
+LOCAL_CNN_RECEPTIVE_FIELD = 64
 
 
 def window_centres(trunk: LocalCNNFeatureMap, cells: int) -> list[float]:
-    """Pixel coordinate, along one axis, of the centre of the window each of ``cells`` cells sees.
+    """Frame pixel coordinate, along one axis, of the centre of the window each of ``cells`` cells sees.
 
     Receptive-field arithmetic over a chain of convolutions (Dumoulin & Visin, "A guide to
     convolution arithmetic", 2016): with ``j`` the product of the strides before a layer of
     kernel ``k`` and padding ``p``, the first window's centre moves by ``((k - 1) / 2 - p) * j``;
-    cell ``i`` is then centred at ``first + i * stride``. For :class:`LocalCNNFeatureMap` this
-    gives ``1.5 + 32 i`` (the patch conv puts its first centre at 1.5; every padded 3x3 conv
-    keeps it): 14 pixels up and to the left of the middle of the cell's own 32 pixels.
-    (Pixel ``x`` is the one whose centre lies at ``x``, as in ``align_corners=True``.)
+    cell ``i`` is then centred at ``first + i * stride`` of the padded frame, which
+    :func:`slavc_lite.cell_grid.corner_aligned_centres` maps back to the frame
+    (``32 i * 224 / 192 - 0.5`` for 7 cells). (Pixel ``x`` is the one whose centre lies at ``x``,
+    as in ``align_corners=True``.)
 
     Only for :class:`LocalCNNFeatureMap`, a single chain of convolutions; a ResNet's branches
     and pooling layers are not covered by this loop, so other trunks are refused (``TypeError``).
@@ -185,7 +197,7 @@ def window_centres(trunk: LocalCNNFeatureMap, cells: int) -> list[float]:
         if isinstance(layer, nn.Conv2d):
             first += ((layer.kernel_size[0] - 1) / 2 - layer.padding[0]) * stride
             stride *= layer.stride[0]
-    return [first + i * stride for i in range(cells)]
+    return corner_aligned_centres([first + i * stride for i in range(cells)], cells * stride)
 
 
 def build_image_encoder(backbone: str = "resnet18", weights: ImageWeights = None) -> nn.Module:

@@ -37,8 +37,15 @@ def _gradient_support(trunk: torch.nn.Module, row: int, col: int) -> tuple[int, 
 
 def test_a_cell_sees_only_its_receptive_field():
     trunk = build_image_encoder("local_cnn", None).eval()
+    formula, stride = 1, 1
+    for layer in trunk.modules():
+        if isinstance(layer, torch.nn.Conv2d):
+            formula += (layer.kernel_size[0] - 1) * stride
+            stride *= layer.stride[0]
+    assert (formula, stride) == (LOCAL_CNN_RECEPTIVE_FIELD, 32)
+    # on the frame the window is 224 / 192 times larger (the shrink), plus the antialiasing filter's pixel
     height, width = _gradient_support(trunk, 3, 3)
-    assert height == width == LOCAL_CNN_RECEPTIVE_FIELD
+    assert height == width and abs(height - LOCAL_CNN_RECEPTIVE_FIELD * 224 / 192) <= 2
     # a MobileNetV3-small cell, for comparison, depends on the whole frame
     mobile = build_image_encoder("mobilenet_v3_small", None).eval()
     assert _gradient_support(mobile, 3, 3) == (224, 224)
@@ -69,10 +76,11 @@ def test_slavc_with_it_uses_the_mobilenet_audio_trunk():
     assert torch.isfinite(loss)
 
 
-def test_its_window_centres_follow_the_receptive_field_arithmetic():
+def test_its_window_centres_sit_where_the_official_map_puts_its_cells():
     trunk = build_image_encoder("local_cnn", None).eval()
     centres = window_centres(trunk, 7)
-    assert centres == [1.5 + 32 * i for i in range(7)]
+    assert centres == pytest.approx([32 * i * 224 / 192 - 0.5 for i in range(7)])
+    assert max(abs(c - i * 223 / 6) for i, c in enumerate(centres)) <= 0.5  # align_corners=True nodes
     torch.manual_seed(0)
     image = torch.randn(1, 3, 224, 224, requires_grad=True)
     trunk(image)[0, :, 3, 3].sum().backward()

@@ -11,7 +11,7 @@ from slavc_lite.evaluation.peak_placement import PLACEMENTS, map_peak_placement,
 from slavc_lite.model import SLAVC
 
 SIZE = 224
-CENTRES = [1.5 + 32 * i for i in range(7)]  # the local CNN's window centres
+CENTRES = [1.5 + 32 * i for i in range(7)]  # windows of a plain stride-32 grid, 14 pixels up-left
 
 
 def _box_map(x0: int, x1: int, y0: int = 0, y1: int = SIZE) -> torch.Tensor:

@@ -11,7 +11,8 @@ The probe, on toy object images (one object of a known class per image,
 
 1. features of the trunk in eval mode, L2-normalised per cell;
 2. on the first half of the images, one mean direction per class from the cells the object covers
-   (:func:`slavc_lite.data.toy.objects.cell_labels`);
+   (:func:`slavc_lite.data.toy.objects.cell_labels`, on the trunk's own grid: corner-aligned for
+   the local CNN, :mod:`slavc_lite.cell_grid`);
 3. on the second half, each cell is given the class whose mean is nearest (largest cosine), and
    the probe reports the share of right answers on the **object cells** and on the **far
    background cells** (no object cell among their eight neighbours). Chance on the far cells is
@@ -74,8 +75,11 @@ def cell_locality(trunk: nn.Module, n_images: int = 600, seed: int = 123,
         raise ValueError(f"the probe needs at least 4 images, not {n_images}")
     trunk.eval()
     n_classes = len(CLASS_NAMES)
-    features, labels, cells = _features(trunk, ToyObjectDataset(n_images, seed=seed, cell_targets=True),
-                                        batch_size)
+    from slavc_lite.encoders import LocalCNNFeatureMap
+
+    objects = ToyObjectDataset(n_images, seed=seed, cell_targets=True,
+                               corner_aligned=isinstance(trunk, LocalCNNFeatureMap))
+    features, labels, cells = _features(trunk, objects, batch_size)
     on_object = cells != n_classes
     near_object = F.max_pool2d(on_object.float()[:, None], 3, stride=1, padding=1)[:, 0] > 0
     per_cell = features.permute(0, 2, 3, 1)  # [N, h, w, C]

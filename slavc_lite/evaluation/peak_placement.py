@@ -7,9 +7,10 @@ map's maximum inside the sounding box?) sees both:
 
 * **Placement.** ``align_corners=True`` puts the value of cell ``i`` at pixel
   ``i (H - 1) / (h - 1)``, its *node*: the corner cells on the frame's corners, 37.2 pixels
-  apart for 7 cells on 224 pixels. What the cell describes is the window it sees, centred at
-  ``first + 32 i`` (:func:`slavc_lite.encoders.window_centres`): 32 pixels apart. The two can
-  agree at one cell only; the gap grows towards one border or both.
+  apart for 7 cells on 224 pixels. What the cell describes is the window it sees. In a plain
+  stride-32 trunk the windows are 32 pixels apart, so the two agree at one cell at most and the
+  gap grows towards the borders; the toy world's trunk centres its windows on the nodes
+  (:mod:`slavc_lite.cell_grid`, :func:`slavc_lite.encoders.window_centres`).
 * **Overshoot.** Bicubic interpolation rings at a steep edge: where a plateau of high cells meets
   low ones, the upsampled map rises a little above the plateau just inside its edge. When the best
   cells form a plateau (cosines near their top on every cell that sees the object), the maximum

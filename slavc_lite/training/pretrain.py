@@ -157,7 +157,8 @@ def pretrain_object_net(
     optimizer = torch.optim.Adam(model.parameters(), lr=run.pretrain_lr)
     scaler = make_grad_scaler(precision)
     objects = ToyObjectDataset(run.pretrain_samples * run.pretrain_epochs, seed=seed,
-                               cell_targets=run.pretrain_cells)
+                               cell_targets=run.pretrain_cells,
+                               corner_aligned=config.model.backbone == "local_cnn")
     n_held_out = min(HELD_OUT_SAMPLES, run.pretrain_samples)
     held_out = _loader(ToyObjectDataset(n_held_out, seed=seed + _HELD_OUT_SEED_OFFSET),
                        max(run.pretrain_batch_size, 64), False, seed, config.data.workers)

@@ -13,9 +13,10 @@ at a random position, like the object-centred photos of ImageNet. About 1-2 ms a
 
 With ``cell_targets=True`` each item also holds the class of every cell of the networks'
 ``S/32 x S/32`` feature grid (7 x 7 at 224 px): the object's label where the object covers at
-least :data:`CELL_COVERAGE` of the cell, else the background label ``n_classes``. The object
-pretraining uses them so that the network's features say *where* an object is, cell by cell
-(see :mod:`slavc_lite.training.pretrain`).
+least :data:`CELL_COVERAGE` of the cell, else the background label ``n_classes``; with
+``corner_aligned=True`` the cells are those of the local CNN trunk (:mod:`slavc_lite.cell_grid`).
+The object pretraining uses them so that the network's features say *where* an object is, cell
+by cell (see :mod:`slavc_lite.training.pretrain`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from slavc_lite.cell_grid import cell_coverage
 from slavc_lite.data.toy.backgrounds import background, finish
 from slavc_lite.data.toy.classes import CLASS_NAMES, get_class
 from slavc_lite.data.toy.shapes import draw_object
@@ -36,15 +38,13 @@ from slavc_lite.data.toy.world import sample_rng
 
 CELL_COVERAGE = 0.3
 """Share of a feature-grid cell the object must cover for the cell to take the object's label."""
-FEATURE_STRIDE = 32
-"""Pixels per cell of the visual trunks' feature grid (ResNet-18 and MobileNetV3-small)."""
 
 
-def cell_labels(mask: np.ndarray, label: int, background: int, stride: int = FEATURE_STRIDE) -> np.ndarray:
-    """Per cell of the ``H/stride x W/stride`` grid: ``label`` where ``mask`` covers at least
+def cell_labels(mask: np.ndarray, label: int, background: int, corner_aligned: bool = False) -> np.ndarray:
+    """Per cell of the 32-pixel grid (plain, or the local CNN's corner-aligned one,
+    :func:`slavc_lite.cell_grid.cell_coverage`): ``label`` where ``mask`` covers at least
     :data:`CELL_COVERAGE` of the cell, else ``background`` (int64)."""
-    h, w = mask.shape[0] // stride, mask.shape[1] // stride
-    coverage = (mask[: h * stride, : w * stride] > 0).reshape(h, stride, w, stride).mean(axis=(1, 3))
+    coverage = cell_coverage(mask, corner_aligned=corner_aligned)
     return np.where(coverage >= CELL_COVERAGE, label, background).astype(np.int64)
 
 
@@ -82,12 +82,14 @@ class ToyObjectDataset(Dataset):
     resize). A callable ``transform`` receives a ``PIL.Image`` (e.g.
     ``slavc_lite.images.train_transform()`` for augmentation). ``raw=True`` returns the uint8
     ``HxWx3`` numpy array instead. Items are ``(image, label)``, or ``(image, label, cells)``
-    with ``cell_targets=True`` (:func:`cell_labels`; a geometric ``transform`` would move the
-    object away from its cells, so the two do not go together).
+    with ``cell_targets=True`` (:func:`cell_labels`, on the corner-aligned grid with
+    ``corner_aligned=True``; a geometric ``transform`` would move the object away from its cells,
+    so the two do not go together).
     """
 
     def __init__(self, n: int, seed: int = 0, transform: Callable[[Image.Image], Any] | None = None,
-                 image_size: int = 224, raw: bool = False, cell_targets: bool = False):
+                 image_size: int = 224, raw: bool = False, cell_targets: bool = False,
+                 corner_aligned: bool = False):
         if cell_targets and transform is not None:
             raise ValueError("cell_targets needs the images as drawn (no transform)")
         if n < 0:
@@ -98,6 +100,7 @@ class ToyObjectDataset(Dataset):
         self.image_size = int(image_size)
         self.raw = raw
         self.cell_targets = cell_targets
+        self.corner_aligned = corner_aligned
 
     classes: list[str] = list(CLASS_NAMES)
 
@@ -117,5 +120,6 @@ class ToyObjectDataset(Dataset):
         out = image if self.raw else (self.transform(Image.fromarray(image)) if self.transform is not None
                                       else to_normalized_tensor(image))
         if self.cell_targets:
-            return out, label, torch.from_numpy(cell_labels(mask, label, len(CLASS_NAMES)))
+            cells = cell_labels(mask, label, len(CLASS_NAMES), corner_aligned=self.corner_aligned)
+            return out, label, torch.from_numpy(cells)
         return out, label
