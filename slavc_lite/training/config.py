@@ -433,8 +433,8 @@ def _cpu_toy() -> TrainConfig:
       torchvision's MobileNetV3 value 0.01 (see :mod:`slavc_lite.training.batchnorm`);
     * batch 32. The official head width 512, image dropout 0.9 and the official loss are kept;
     * the image trunk is :class:`slavc_lite.encoders.LocalCNNFeatureMap` (``local_cnn``), pretrained
-      on the toy objects, instead of ImageNet's ResNet-18: its cells see about two cells around
-      them, so a background cell does not carry the class of an object far away (with
+      on the toy objects, instead of ImageNet's ResNet-18: its cells see a window about two cells
+      wide, so a background cell does not carry the class of an object far away (with
       MobileNetV3-small, whose cells see the whole frame, they did, and the SLAVC map hardly pointed
       at the object; ``experiments/cell_locality.py`` measures both), and each cell's window is
       centred where the official map's upsampling puts the cell (:mod:`slavc_lite.cell_grid`;
