@@ -26,13 +26,8 @@ def toy_world_overrides(data: Path) -> dict[str, object]:
 
 
 def configuration_changes(saved: TrainConfig, config: TrainConfig) -> list[str]:
-    """The keys in which ``saved`` differs from ``config``; the toy world's folder counts only when
-    the two paths lead to different folders (a run records it as it was given)."""
-    differences = saved.differences(config)
-    if "data.toy_root" in differences and saved.data.toy_root and config.data.toy_root:
-        if Path(saved.data.toy_root).resolve() == Path(config.data.toy_root).resolve():
-            differences.remove("data.toy_root")
-    return differences
+    """The keys in which ``saved`` differs from ``config`` (:meth:`TrainConfig.run_differences`)."""
+    return saved.run_differences(config)
 
 
 def train_unless_finished(config: TrainConfig, run: Path) -> None:

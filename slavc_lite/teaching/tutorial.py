@@ -241,6 +241,28 @@ def toy_run_config(quick: bool | None = None):
     return preset("cpu-toy").with_overrides(overrides)
 
 
+def _check_toy_run_is_current(run: Path, quick: bool) -> None:
+    """Refuse a finished toy run that today's recipe would not train: another configuration (the
+    preset changed since), or weights that no longer fit the model (an image trunk of an earlier
+    version). It is the user's: it is named, not moved or deleted."""
+    from slavc_lite.checkpoints import load_model
+    from slavc_lite.errors import CheckpointError
+    from slavc_lite.training import TrainConfig
+    from slavc_lite.training.layout import RunLayout
+
+    layout = RunLayout(run)
+    changes = TrainConfig.from_json(layout.config).run_differences(toy_run_config(quick))
+    reason = f"its configuration differs in {', '.join(changes)}" if changes else None
+    if reason is None:
+        try:
+            load_model(layout.weights(), map_location="cpu")
+        except CheckpointError as exc:
+            reason = f"its weights do not fit today's model ({exc})"
+    if reason is not None:
+        raise RuntimeError(f"{run} holds a toy run of an earlier recipe: {reason}. Move it away or delete "
+                           "it, and run again to train the current recipe.")
+
+
 def ensure_toy_run(quick: bool | None = None, progress: bool | None = None) -> Path:
     """The toy-world run folder, trained first if it is not finished (resumed if interrupted).
 
@@ -254,6 +276,7 @@ def ensure_toy_run(quick: bool | None = None, progress: bool | None = None) -> P
     run = toy_run_dir(quick)
     layout = RunLayout(run)
     if layout.is_finished():
+        _check_toy_run_is_current(run, quick)
         return run
     progress = (not quick) if progress is None else progress
     if layout.latest.is_file():

@@ -251,6 +251,15 @@ class TrainConfig:
         mine, theirs = self.flat(), other.flat()
         return sorted(k for k in mine if mine[k] != theirs.get(k))
 
+    def run_differences(self, other: TrainConfig) -> list[str]:
+        """:meth:`differences`, except that the toy world's folder counts only when the two paths
+        lead to different folders (a run records the path as it was given)."""
+        differences = self.differences(other)
+        if "data.toy_root" in differences and self.data.toy_root and other.data.toy_root:
+            if Path(self.data.toy_root).resolve() == Path(other.data.toy_root).resolve():
+                differences.remove("data.toy_root")
+        return differences
+
     def with_overrides(self, overrides: dict[str, Any]) -> TrainConfig:
         """A copy with dotted keys replaced, e.g. ``{"optim.epochs": 2, "model.loss": "paper"}``.
 
