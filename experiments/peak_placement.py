@@ -36,19 +36,21 @@ from slavc_lite.evaluation.testsets import read_toy_scenes  # noqa: E402
 from slavc_lite.training.layout import RunLayout  # noqa: E402
 
 
-def placement_of_run(run: Path, data: Path) -> dict[str, dict]:
-    """``{group: {placement: share, ..., "pairs": n}}`` for one run folder's ``best.pth``."""
-    model, _ = load_model(RunLayout(run).weights(), map_location="cpu")
+def single_scene_batches(data: Path) -> dict[str, dict]:
+    """``{group: collated batch}`` of the toy test split's ``single`` scenes, by hard-case group."""
     test = data / "test"
     test_set = build_test_set("toy", test, metadata=test)
     scenes = read_toy_scenes(test / "scenes.csv")
     groups = single_scene_groups(scenes.kinds, scenes.visible_classes, scenes.audio_classes)
-    out = {}
-    for group in SINGLE_GROUPS:
-        chosen = [i for i, sample_id in enumerate(test_set.ids) if groups.get(sample_id) == group]
-        batch = collate([test_set[i] for i in chosen])
-        out[group] = {**map_peak_placement(model.eval(), batch), "pairs": len(chosen)}
-    return out
+    return {group: collate([test_set[i] for i, sample_id in enumerate(test_set.ids)
+                            if groups.get(sample_id) == group]) for group in SINGLE_GROUPS}
+
+
+def placement_of_run(run: Path, batches: dict[str, dict]) -> dict[str, dict]:
+    """``{group: {placement: share, ..., "pairs": n}}`` for one run folder's ``best.pth``."""
+    model, _ = load_model(RunLayout(run).weights(), map_location="cpu")
+    return {group: {**map_peak_placement(model.eval(), batch), "pairs": len(batch["gt_map"])}
+            for group, batch in batches.items()}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -58,12 +60,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, default=Path("data/toy"))
     parser.add_argument("--out", type=Path, default=Path("build/peak-placement"))
     args = parser.parse_args(argv)
-    seeds = {}
+    seeds, batches = {}, None
     for seed in args.seeds:
         run = args.runs / f"seed-{seed}"
         if not RunLayout(run).is_finished():
             parser.error(f"{run} holds no finished run: train it with experiments/toy_seeds.py")
-        seeds[str(seed)] = placement_of_run(run, args.data)
+        batches = batches or single_scene_batches(args.data)  # the same test pairs for every seed
+        seeds[str(seed)] = placement_of_run(run, batches)
         for group, row in seeds[str(seed)].items():
             for name, value in row.items():
                 say(f"seed{seed}.{group}.{name}", round(value, 3) if isinstance(value, float) else value)
